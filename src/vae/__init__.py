@@ -1,0 +1,40 @@
+"""vae: the companion package of the executable book on variational autoencoders.
+
+One module per idea:
+
+* :mod:`vae.data` -- the scikit-learn digits as float tensors of counts, with a fixed split;
+* :mod:`vae.encoder` -- q_phi(z|x) = N(mu, diag(sigma^2)), the net outputs (mu, log sigma);
+* :mod:`vae.decoder` -- p_theta(x|z): Binomial(16, p) for counts, Gaussian for continuous data;
+* :mod:`vae.model` -- :class:`VAE` with its per-datapoint ELBO;
+* :mod:`vae.estimators` -- importance-sampled log p(x), the KL gap, active units, gradients;
+* :mod:`vae.linear` -- the linear-Gaussian model, where log p(x), p(z|x) and the gap are exact;
+* :mod:`vae.inference` -- per-datapoint inference and the amortization gap;
+* :mod:`vae.train` -- seeded minibatch Adam on the negative ELBO.
+
+All log-densities are in nats.
+"""
+
+from vae.data import load_digits
+from vae.decoder import BinomialDecoder, GaussianDecoder
+from vae.encoder import Encoder, FullCovarianceEncoder
+from vae.estimators import kl_gap, log_marginal_is
+from vae.linear import LinearGaussian
+from vae.model import ELBO, VAE
+from vae.train import History, fit
+
+__all__ = [
+    "ELBO",
+    "VAE",
+    "BinomialDecoder",
+    "Encoder",
+    "FullCovarianceEncoder",
+    "GaussianDecoder",
+    "History",
+    "LinearGaussian",
+    "fit",
+    "kl_gap",
+    "load_digits",
+    "log_marginal_is",
+]
+
+__version__ = "0.1.0"

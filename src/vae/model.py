@@ -1,0 +1,151 @@
+"""The variational autoencoder: prior p(z) = N(0, I), decoder p_theta(x|z), encoder q_phi(z|x).
+
+The per-datapoint evidence lower bound, in nats,
+
+    L(x) = E_q[log p_theta(x|z)] - KL(q_phi(z|x) || p(z))  <=  log p_theta(x),
+
+is estimated with the reparameterization trick z = mu + sigma * eps, eps ~ N(0, I).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+from torch.distributions import Distribution, Independent, Normal, kl_divergence
+
+from vae._checks import check_counts, check_data, check_positive_int
+from vae.decoder import BinomialDecoder, GaussianDecoder
+from vae.encoder import Encoder, FullCovarianceEncoder
+
+LIKELIHOODS = ("binomial", "gaussian")
+
+
+class ELBO(NamedTuple):
+    """Per-datapoint ELBO and its two terms, each of shape [N], in nats."""
+
+    elbo: Tensor
+    """L(x) = log_likelihood - kl."""
+    log_likelihood: Tensor
+    """E_q[log p_theta(x|z)], the expected reconstruction log-likelihood."""
+    kl: Tensor
+    """KL(q_phi(z|x) || p(z))."""
+
+
+class VAE(nn.Module):
+    """A VAE with a Gaussian encoder, a Binomial or Gaussian decoder and a standard normal prior.
+
+    Args:
+        x_dim: data dimension D (64 for the digits).
+        latent_dim: latent dimension M >= 1.
+        hidden: hidden-layer widths of both encoder and decoder.
+        likelihood: ``"binomial"`` (counts 0..total_count) or ``"gaussian"``.
+        total_count: trials per pixel for the Binomial decoder.
+        full_covariance: use :class:`~vae.encoder.FullCovarianceEncoder` (Cholesky) for q.
+        seed: if given, the weights are initialized from this seed without touching the global
+            random state, so the same arguments always give the same network.
+    """
+
+    def __init__(
+        self,
+        x_dim: int = 64,
+        latent_dim: int = 2,
+        hidden: tuple[int, ...] = (128,),
+        likelihood: str = "binomial",
+        total_count: int = 16,
+        full_covariance: bool = False,
+        seed: int | None = 0,
+    ) -> None:
+        super().__init__()
+        check_positive_int(x_dim, "x_dim")
+        check_positive_int(latent_dim, "latent_dim")
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+        self.x_dim, self.latent_dim, self.likelihood = x_dim, latent_dim, likelihood
+        with torch.random.fork_rng(devices=[]):
+            if seed is not None:
+                torch.manual_seed(seed)
+            enc = FullCovarianceEncoder if full_covariance else Encoder
+            self.encoder = enc(x_dim, latent_dim, hidden)
+            if likelihood == "binomial":
+                self.decoder: nn.Module = BinomialDecoder(latent_dim, x_dim, hidden, total_count)
+            else:
+                self.decoder = GaussianDecoder(latent_dim, x_dim, hidden)
+        self.register_buffer("_zero", torch.zeros(latent_dim))
+
+    def prior(self) -> Independent:
+        """p(z) = N(0, I) with event shape [M]."""
+        return Independent(Normal(self._zero, torch.ones_like(self._zero)), 1)
+
+    def check_input(self, x: object) -> Tensor:
+        """Validate a data batch: shape [N, D], the model's dtype, finite, counts if Binomial."""
+        x = check_data(x, self.x_dim)
+        if x.dtype != self._zero.dtype:
+            raise ValueError(
+                f"x has dtype {x.dtype}, but the model's parameters are {self._zero.dtype}"
+            )
+        if self.likelihood == "binomial":
+            check_counts(x, self.decoder.total_count)
+        return x
+
+    def encode(self, x: Tensor) -> Distribution:
+        """q_phi(z|x): batch shape [N], event shape [M]."""
+        return self.encoder(self.check_input(x))
+
+    def decode(self, z: Tensor) -> Independent:
+        """p_theta(x|z) for ``z`` of shape [..., M]: batch shape [...], event shape [D]."""
+        return self.decoder(z)
+
+    def log_joint(self, x: Tensor, z: Tensor) -> Tensor:
+        """log p_theta(x, z) = log p(z) + log p_theta(x|z); ``z`` [..., N, M] -> [..., N]."""
+        return self.prior().log_prob(z) + self.decode(z).log_prob(x)
+
+    def elbo(
+        self,
+        x: Tensor,
+        n_samples: int = 1,
+        analytic_kl: bool = True,
+        q: Distribution | None = None,
+    ) -> ELBO:
+        """Per-datapoint ELBO of ``x`` [N, D], estimated with ``n_samples`` reparameterized z.
+
+        The KL term is analytic by default; with ``analytic_kl=False`` it is the Monte Carlo
+        estimate log q(z|x) - log p(z) on the same samples. ``q`` replaces the encoder's
+        q_phi(z|x) (for per-datapoint inference); it must have batch shape [N].
+        """
+        x = self.check_input(x)
+        check_positive_int(n_samples, "n_samples")
+        if q is None:
+            q = self.encoder(x)
+        elif tuple(q.batch_shape) != (x.shape[0],) or tuple(q.event_shape) != (self.latent_dim,):
+            raise ValueError(
+                f"q must have batch shape [{x.shape[0]}] and event shape [{self.latent_dim}], "
+                f"got {tuple(q.batch_shape)} and {tuple(q.event_shape)}"
+            )
+        z = q.rsample((n_samples,))  # [S, N, M], z = mu + sigma * eps
+        log_lik = self.decode(z).log_prob(x).mean(0)
+        if analytic_kl:
+            kl = kl_divergence(q, self.prior())
+        else:
+            kl = (q.log_prob(z) - self.prior().log_prob(z)).mean(0)
+        return ELBO(log_lik - kl, log_lik, kl)
+
+    def log_weights(self, x: Tensor, k: int) -> Tensor:
+        """Importance log-weights log p(x, z_k) - log q(z_k|x), z_k ~ q(z|x): shape [k, N]."""
+        q = self.encode(x)
+        z = q.sample((k,))
+        return self.log_joint(x, z) - q.log_prob(z)
+
+    @torch.no_grad()
+    def sample(self, n: int, mean: bool = True) -> Tensor:
+        """Draw ``n`` images from the model, shape [n, D]: z ~ p(z), then the decoder's mean
+        (``mean=True``) or a sample x ~ p_theta(x|z)."""
+        check_positive_int(n, "n")
+        p = self.decode(self.prior().sample((n,)))
+        return p.mean if mean else p.sample()
+
+    @torch.no_grad()
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """The decoder's mean at the encoder's mean, E[x | z = mu_phi(x)], shape [N, D]."""
+        return self.decode(self.encode(x).mean).mean

@@ -1,0 +1,55 @@
+# The ELBO, executed -- build, test and maintenance targets.  `make help` lists them.
+SHELL := bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules --warn-undefined-variables
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.stamp
+VENDOR := _static/vendor/VERSIONS
+FORCE  ?= 0
+PYTEST_ARGS ?=
+
+.PHONY: help venv vendor book test figures update-references clean distclean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+venv: $(STAMP) ## create .venv and install requirements-dev.txt (reused while unchanged)
+
+# Re-install only when a requirements file or pyproject.toml is newer than the stamp.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(BIN)/python || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+vendor: $(VENDOR) ## fetch require.js, the ipywidgets embed manager and MathJax into _static/vendor
+
+$(VENDOR): tools/vendor_js.sh
+	tools/vendor_js.sh
+
+# Chapters execute through jupyter-cache; tools/build_book.sh clears the cache when src/vae
+# or requirements.txt changed. FORCE=1 re-executes every chapter regardless.
+book: $(STAMP) $(VENDOR) ## build the HTML book into _build/html (-W: any warning fails)
+	tools/build_book.sh $(if $(filter 1,$(FORCE)),--force)
+
+test: $(STAMP) ## ruff, unit tests, every chapter through nbval, and a fresh -W book build
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+update-references: $(STAMP) ## re-record outputs of NBVAL_CHECK_OUTPUT cells (tests/nbval_reference)
+	$(BIN)/python -m pytest chapters tests/conftest.py --update-references $(PYTEST_ARGS)
+
+figures: $(STAMP) ## regenerate figures/*.png from figures/make_figures.py
+	$(BIN)/python figures/make_figures.py
+
+clean: ## remove build outputs, the execution cache and vendored JS (keeps .venv)
+	rm -rf _build _static/vendor .pytest_cache .ruff_cache
+	find . -path ./.venv -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
+
+distclean: clean ## clean, and remove .venv
+	rm -rf $(VENV)

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Build the HTML book, failing on any warning or cell error.
+#
+#   tools/build_book.sh [--force] [--output DIR]
+#
+# Execution: _config.yml uses `execute_notebooks: cache`, so a warm rebuild re-executes only
+# chapters whose code changed. jupyter-cache keys a notebook on its code cells alone, so
+# this script also keys the cache on the `vae` package: when any file in src/vae (or
+# requirements.txt) changed since the last successful build, or with --force, it deletes
+# the jupyter-cache and every chapter executes again. --output DIR builds into DIR/_build
+# with its own (empty) cache: a fully fresh build, as the book test does.
+# Sphinx always re-reads every page (--all), so every warning is reported on every build.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+force=0
+output=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --force) force=1 ;;
+        --output) output="$2"; shift ;;
+        *) echo "usage: $0 [--force] [--output DIR]" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+JB="${JUPYTER_BOOK:-$ROOT/.venv/bin/jupyter-book}"
+[[ -x "$JB" ]] || JB="$(command -v jupyter-book)"
+
+[[ -f _static/vendor/VERSIONS ]] || tools/vendor_js.sh
+
+build="${output:-$ROOT}/_build"
+cache="$build/.jupyter_cache"
+keyfile="$build/.vae-package.sha256"
+key="$(
+    { find src/vae -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | sort -z \
+        | xargs -0 sha256sum; sha256sum requirements.txt; } | sha256sum | cut -d' ' -f1
+)"
+if [[ $force == 1 ]]; then
+    echo "build_book: --force: clearing $cache"
+    rm -rf "$cache"
+elif [[ -d $cache && "$(cat "$keyfile" 2>/dev/null)" != "$key" ]]; then
+    echo "build_book: src/vae or requirements.txt changed: clearing $cache (chapters re-execute)"
+    rm -rf "$cache"
+fi
+
+args=(build "$ROOT" --all -W -n --keep-going)
+[[ -n $output ]] && args+=(--path-output "$output")
+start=$SECONDS
+"$JB" "${args[@]}"
+mkdir -p "$build"
+echo "$key" > "$keyfile"
+echo "build_book: built $build/html in $((SECONDS - start)) s"

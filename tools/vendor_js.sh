@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Vendor the JavaScript the HTML book loads, so that no page depends on a CDN.
+#
+# Fetches from the npm registry (with `npm pack`, no node_modules) and unpacks into
+# _static/vendor/ (gitignored; `make book` runs this when the stamp is missing):
+#   require.js                requirejs 2.x (AMD loader needed by the widget manager)
+#   html-manager/embed-amd.js @jupyter-widgets/html-manager 1.x (ipywidgets 8 views) + its fonts
+#   mathjax/                  mathjax 3.x es5: tex-mml-chtml.js and the folders it loads lazily
+# _config.yml points `nb_ipywidgets_js` and `mathjax_path` at these files, and
+# tools/vendor_assets.py keeps Jupyter Book from adding them to every page.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEST="$ROOT/_static/vendor"
+REQUIREJS="requirejs@2.3.8"
+HTML_MANAGER="@jupyter-widgets/html-manager@1.0.15"
+MATHJAX="mathjax@3.2.2"
+
+command -v npm >/dev/null || { echo "vendor_js.sh: npm is required (apt-get install npm)" >&2; exit 1; }
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+npm pack --silent "$REQUIREJS" "$HTML_MANAGER" "$MATHJAX" >/dev/null
+for tgz in *.tgz; do
+    mkdir -p "x/${tgz%.tgz}"
+    tar -xzf "$tgz" -C "x/${tgz%.tgz}"
+done
+req="$(echo x/requirejs-*/package)"
+hm="$(echo x/jupyter-widgets-html-manager-*/package/dist)"
+mj="$(echo x/mathjax-*/package/es5)"
+
+stage="$work/vendor"
+mkdir -p "$stage/html-manager" "$stage/mathjax"
+cp "$req/require.js" "$stage/require.js"
+cp "$hm/embed-amd.js" "$stage/html-manager/"
+cp "$hm"/*.woff2 "$hm"/*.woff "$hm"/*.ttf "$hm"/*.eot "$hm"/*.svg "$stage/html-manager/"
+cp "$mj/tex-mml-chtml.js" "$stage/mathjax/"
+for d in input output/chtml a11y sre ui adaptors; do
+    mkdir -p "$stage/mathjax/$(dirname "$d")"
+    cp -r "$mj/$d" "$stage/mathjax/$d"
+done
+printf '%s\n' "$REQUIREJS" "$HTML_MANAGER" "$MATHJAX" > "$stage/VERSIONS"
+
+rm -rf "$DEST"
+mkdir -p "$(dirname "$DEST")"
+mv "$stage" "$DEST"
+echo "vendored into ${DEST#"$ROOT"/}: $(tr '\n' ' ' < "$DEST/VERSIONS")"

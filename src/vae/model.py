@@ -13,7 +13,13 @@ from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
-from torch.distributions import Distribution, Independent, Normal, kl_divergence
+from torch.distributions import (
+    Distribution,
+    Independent,
+    MultivariateNormal,
+    Normal,
+    kl_divergence,
+)
 
 from vae._checks import check_counts, check_data, check_positive_int
 from vae.decoder import BinomialDecoder, GaussianDecoder
@@ -78,6 +84,13 @@ class VAE(nn.Module):
         """p(z) = N(0, I) with event shape [M]."""
         return Independent(Normal(self._zero, torch.ones_like(self._zero)), 1)
 
+    def kl_to_prior(self, q: Distribution) -> Tensor:
+        """Analytic KL(q || p(z)) for a diagonal or full-covariance Gaussian q, shape [N]."""
+        if isinstance(q, MultivariateNormal):
+            eye = torch.diag_embed(torch.ones_like(self._zero))
+            return kl_divergence(q, MultivariateNormal(self._zero, scale_tril=eye))
+        return kl_divergence(q, self.prior())
+
     def check_input(self, x: object) -> Tensor:
         """Validate a data batch: shape [N, D], the model's dtype, finite, counts if Binomial."""
         x = check_data(x, self.x_dim)
@@ -126,7 +139,7 @@ class VAE(nn.Module):
         z = q.rsample((n_samples,))  # [S, N, M], z = mu + sigma * eps
         log_lik = self.decode(z).log_prob(x).mean(0)
         if analytic_kl:
-            kl = kl_divergence(q, self.prior())
+            kl = self.kl_to_prior(q)
         else:
             kl = (q.log_prob(z) - self.prior().log_prob(z)).mean(0)
         return ELBO(log_lik - kl, log_lik, kl)

@@ -1,0 +1,51 @@
+"""Training: it raises the held-out ELBO, it is repeatable, and it rejects bad settings."""
+
+import pytest
+import torch
+
+from vae import VAE, fit, load_digits
+
+X, XT = load_digits("train"), load_digits("test")
+
+
+def test_training_raises_the_held_out_elbo():
+    model = VAE(latent_dim=2, hidden=(64,), seed=0)
+    before = model.elbo(XT).elbo.mean().item()
+    history = fit(model, X, XT, epochs=15, progress=False, device="cpu")
+    assert len(history.train_elbo) == len(history.test_elbo) == 15
+    assert history.test_elbo[-1] > before + 50
+    assert history.test_elbo[-1] > history.test_elbo[0]
+    assert history.seconds > 0
+
+
+def test_two_seeded_runs_give_identical_histories_and_weights():
+    runs = []
+    for _ in range(2):
+        model = VAE(latent_dim=2, hidden=(32,), seed=3)
+        runs.append((fit(model, X, XT, epochs=3, seed=5, progress=False, device="cpu"), model))
+    (h1, m1), (h2, m2) = runs
+    assert h1.train_elbo == h2.train_elbo and h1.test_elbo == h2.test_elbo
+    for a, b in zip(m1.parameters(), m2.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_fit_leaves_the_global_random_state_alone():
+    state = torch.get_rng_state()
+    fit(VAE(hidden=(16,)), X[:64], epochs=1, progress=False, device="cpu")
+    assert torch.equal(state, torch.get_rng_state())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"lr": -1.0}, "lr"),
+        ({"x_test": XT[:, :10]}, "shape"),
+        ({"x_train": X + 0.5}, "counts"),
+    ],
+)
+def test_bad_settings_raise_value_error(kwargs, message):
+    args = {"model": VAE(hidden=(16,)), "x_train": X[:10], "progress": False} | kwargs
+    with pytest.raises(ValueError, match=message):
+        fit(**args)

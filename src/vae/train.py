@@ -7,10 +7,13 @@ The data sit in memory as one tensor, so minibatches are index slices of a seede
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
+from torch.distributions import Distribution
 from tqdm.auto import tqdm
 
 from vae._checks import check_positive_int
@@ -20,6 +23,22 @@ from vae.model import VAE
 def default_device() -> torch.device:
     """CUDA when present, CPU otherwise."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@contextmanager
+def _distribution_validation_off() -> Iterator[None]:
+    """Switch off ``torch.distributions`` argument checks inside the training loop.
+
+    ``fit`` validates the data once up front (``model.check_input``); re-checking the support of
+    every distribution's parameters and samples on each minibatch cost about a quarter of a
+    training step on the digits. The values computed are unchanged (bit-for-bit).
+    """
+    previous = Distribution._validate_args
+    Distribution.set_default_validate_args(False)
+    try:
+        yield
+    finally:
+        Distribution.set_default_validate_args(previous)
 
 
 @dataclass
@@ -66,7 +85,10 @@ def fit(
     history = History()
     n = x_train.shape[0]
     start = time.perf_counter()
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    with (
+        torch.random.fork_rng(devices=[device] if device.type == "cuda" else []),
+        _distribution_validation_off(),
+    ):
         torch.manual_seed(seed)
         gen = torch.Generator(device="cpu").manual_seed(seed)
         for _ in tqdm(range(epochs), desc="training", disable=not progress, leave=False):

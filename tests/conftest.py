@@ -26,6 +26,10 @@ cells by their source text, so editing a marked cell needs a new ``make
 update-references`` too; a marked cell with no reference fails with a message saying so.
 Only output text is compared (images are not); print rounded numbers from seeded code.
 
+This file is a conftest of ``tests/``: pytest loads it when it collects from the repository
+root or ``tests/`` (plain ``pytest``, ``make test``). To run a single chapter, name it too:
+``pytest tests/conftest.py chapters/03-elbo.md``.
+
 Also registers the ``book`` marker (``tests/test_book_build.py``; deselect with
 ``-m "not book"``).
 """

@@ -6,7 +6,7 @@
 # Execution: _config.yml uses `execute_notebooks: cache`, so a warm rebuild re-executes only
 # chapters whose code changed. jupyter-cache keys a notebook on its code cells alone, so
 # this script also keys the cache on the `vae` package: when any file in src/vae (or
-# requirements.txt) changed since the last successful build, or with --force, it deletes
+# requirements.txt) changed since the cache was last filled, or with --force, it deletes
 # the jupyter-cache and every chapter executes again. --output DIR builds into DIR/_build
 # with its own (empty) cache: a fully fresh build, as the book test does.
 # Sphinx always re-reads every page (--all), so every warning is reported on every build.
@@ -33,10 +33,11 @@ JB="${JUPYTER_BOOK:-$ROOT/.venv/bin/jupyter-book}"
 build="${output:-$ROOT}/_build"
 cache="$build/.jupyter_cache"
 keyfile="$build/.vae-package.sha256"
-key="$(
+package_key() {
     { find src/vae -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | sort -z \
         | xargs -0 sha256sum; sha256sum requirements.txt; } | sha256sum | cut -d' ' -f1
-)"
+}
+key="$(package_key)"
 if [[ $force == 1 ]]; then
     echo "build_book: --force: clearing $cache"
     rm -rf "$cache"
@@ -44,11 +45,14 @@ elif [[ -d $cache && "$(cat "$keyfile" 2>/dev/null)" != "$key" ]]; then
     echo "build_book: src/vae or requirements.txt changed: clearing $cache (chapters re-execute)"
     rm -rf "$cache"
 fi
+# From here on the cache only holds executions against this package state.
+mkdir -p "$build"
+echo "$key" > "$keyfile"
+# If the package changes while the build runs, the cache may mix both states: forget the key.
+trap '[[ "$(package_key)" == "$key" ]] || rm -f "$keyfile"' EXIT
 
 args=(build "$ROOT" --all -W -n --keep-going)
 [[ -n $output ]] && args+=(--path-output "$output")
 start=$SECONDS
 "$JB" "${args[@]}"
-mkdir -p "$build"
-echo "$key" > "$keyfile"
 echo "build_book: built $build/html in $((SECONDS - start)) s"

@@ -1,0 +1,107 @@
+"""Section 4: cold and warm build time of the whole book, and each chapter's execution time.
+
+The book is built from a snapshot copy of the repository in a temporary folder (the files git
+tracks or would track -- ``git ls-files --cached --others --exclude-standard`` -- plus the
+vendored JavaScript in ``_static/vendor``), so the benchmark neither disturbs nor is disturbed
+by work going on in the checkout. The build is the project's own ``tools/build_book.sh`` (the
+``make book`` command: ``jupyter-book build --all -W -n --keep-going``, execution cache on):
+
+* cold: no ``_build`` at all, every chapter executes;
+* warm: the same command again with nothing changed: every chapter is a cache hit (Sphinx still
+  re-reads every page because of ``--all``).
+
+Per-chapter execution times are read from the jupyter-cache that myst-nb fills during the cold
+build (``_build/.jupyter_cache``, field ``execution_seconds`` of each cache record).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EXTRA = ("_static/vendor",)
+
+
+def snapshot(dest: Path) -> int:
+    """Copy the repository's files into ``dest``; return the number of files copied."""
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    files = [f for f in out.decode().split("\0") if f]
+    n = 0
+    for rel in files:
+        src = ROOT / rel
+        if not src.is_file():  # deleted in the working tree
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+        n += 1
+    for rel in EXTRA:
+        if (ROOT / rel).is_dir():
+            shutil.copytree(ROOT / rel, dest / rel, dirs_exist_ok=True)
+    return n
+
+
+def _build(book: Path, jb: str) -> tuple[float, int, str]:
+    env = {**os.environ, "JUPYTER_BOOK": jb}
+    start = time.perf_counter()
+    proc = subprocess.run(
+        ["bash", str(book / "tools" / "build_book.sh")],
+        cwd=book,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return time.perf_counter() - start, proc.returncode, (proc.stdout + proc.stderr)[-3000:]
+
+
+def chapter_times(book: Path) -> dict[str, float | None]:
+    """Execution seconds of each cached notebook, keyed by its path relative to the book."""
+    from jupyter_cache import get_cache
+
+    cache = get_cache(book / "_build" / ".jupyter_cache")
+    out = {}
+    for rec in cache.list_cache_records():
+        try:
+            uri = str(Path(rec.uri).resolve().relative_to(book.resolve()))
+        except ValueError:
+            uri = rec.uri
+        out[uri] = rec.data.get("execution_seconds")
+    return dict(sorted(out.items()))
+
+
+def run(log=print) -> dict[str, Any]:
+    jb = str(ROOT / ".venv" / "bin" / "jupyter-book")
+    if not Path(jb).exists():
+        jb = shutil.which("jupyter-book") or "jupyter-book"
+    if not (ROOT / "tools" / "build_book.sh").exists():
+        return {"available": False, "reason": "tools/build_book.sh not found"}
+    with tempfile.TemporaryDirectory(prefix="vae-bench-book-") as tmp:
+        book = Path(tmp) / "book"
+        n_files = snapshot(book)
+        cold, rc_cold, tail_cold = _build(book, jb)
+        log(f"  book cold build: {cold:.1f} s (exit {rc_cold})")
+        chapters = chapter_times(book) if rc_cold == 0 or (book / "_build").exists() else {}
+        warm, rc_warm, tail_warm = _build(book, jb)
+        log(f"  book warm build: {warm:.1f} s (exit {rc_warm})")
+    return {
+        "available": True,
+        "files_copied": n_files,
+        "cold_seconds": cold,
+        "warm_seconds": warm,
+        "cold_exit_code": rc_cold,
+        "warm_exit_code": rc_warm,
+        "chapter_execution_seconds": chapters,
+        "goal": {"cold_seconds": 60, "warm_seconds": 10},
+        "log_tail": tail_cold if rc_cold else (tail_warm if rc_warm else ""),
+    }

@@ -1,0 +1,259 @@
+"""The Markdown report of a benchmark run (the JSON holds the same numbers, unrounded)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _f(v: Any, fmt: str = ".2f") -> str:
+    return "n/a" if v is None else format(v, fmt)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out + [""]
+
+
+def _mark(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def _training(t: dict) -> list[str]:
+    c = t["config"]
+    out = [
+        "## 1. Training speed (same model, data, batch size, epochs, seeds)",
+        "",
+        f"VAE latent_dim {c['latent_dim']}, hidden {tuple(c['hidden'])}, Binomial(16) decoder; "
+        f"{c['n_train']} training digits, batch {c['batch_size']}, Adam lr {c['lr']}, "
+        f"{c['epochs']} epochs; median wall time of {c['repeats']} interleaved runs (seeds "
+        f"0..{c['repeats'] - 1}); device {c['device']}, {c['torch_threads']} torch threads. "
+        f"Held-out ELBO: the same `model.elbo(x_test, n_samples={c['eval_n_samples']})` for all, "
+        "mean ± sd over the seeds.",
+        "",
+    ]
+    names = {
+        "ours": "`vae.train.fit`",
+        "plain": "plain PyTorch loop",
+        "pyro": "Pyro SVI",
+        "ours_1thread": "`vae.train.fit`, 1 torch thread (extra)",
+    }
+    rows = []
+    for key, r in t["rows"].items():
+        rows.append(
+            [
+                names.get(key, key),
+                _f(r["seconds_median"]),
+                _f(r["images_per_s"], ".0f"),
+                _f(r["speed_ours_over_this"]) + "×",
+                _f(r["cpu_seconds_median"]),
+                _f(r["cpu_speed_ours_over_this"]) + "×",
+                f"{r['held_out_elbo_mean']:.2f} ± {r['held_out_elbo_sd']:.2f}",
+            ]
+        )
+    out += _table(
+        [
+            "implementation",
+            "median wall s",
+            "images/s",
+            "speed of ours ÷ this",
+            "median CPU s",
+            "by CPU time",
+            "held-out ELBO (nats/image)",
+        ],
+        rows,
+    )
+    rs = t["rows"]
+    goals = [
+        f"- ours ≥ 1.0× the plain loop: {_f(rs['plain']['speed_ours_over_this'])}× "
+        f"({_mark(rs['plain']['speed_ours_over_this'] >= 1.0)})"
+    ]
+    if "pyro" in rs:
+        goals.append(
+            f"- ours ≥ 3× Pyro: {_f(rs['pyro']['speed_ours_over_this'])}× "
+            f"({_mark(rs['pyro']['speed_ours_over_this'] >= 3.0)})"
+        )
+    for s in t.get("skipped", []):
+        goals.append(f"- skipped: {s}")
+    goals.append(
+        "- held-out ELBOs agree within the seed-to-seed spread (3 standard errors, at "
+        f"least 1 nat): {'yes' if t['elbo_spread_ok'] else 'NO'}"
+    )
+    return out + goals + [""]
+
+
+def _quality(q: dict) -> list[str]:
+    c = q["config"]
+    out = [
+        "## 2. Model quality on held-out digits (nats per image, higher is better)",
+        "",
+        f"{c['n_test']} test digits. Every number is a lower bound on (or estimate of) "
+        "log P(counts) of a test image: Binomial models give the probability mass of the "
+        "counts; Gaussian models are fitted to and evaluated on dequantized counts x+u, "
+        "u ~ U[0,1), whose density lower-bounds log P(counts) (Theis et al. 2016); "
+        f"averaged over {c['dequantization_draws']} draws of u. VAEs: early stopping on the "
+        f"last {c['n_val']} training images (≤ {c['max_epochs']} epochs), then retrained on "
+        f"all {c['n_train']}; K=1 is the ELBO, K>1 the importance-sampled bound.",
+        "",
+    ]
+    rows = [[r["model"], _f(r["nats_per_image"]), _f(r["sem"]), r["how"]] for r in q["rows"]]
+    out += _table(["model", "nats/image", "± s.e.", "how"], rows)
+    rows = []
+    for m, v in q["vae_vs_linear"].items():
+        tr = q["vae_training"][m]
+        rows.append(
+            [
+                m,
+                _f(v["vae_best_bound"]),
+                _f(v["linear"]),
+                _f(v["vae_minus_linear"]),
+                "yes" if v["vae_beats_linear"] else "NO",
+                f"{tr['best_epoch']}/{tr['max_epochs']}",
+            ]
+        )
+    out += _table(
+        [
+            "M",
+            "VAE (best bound)",
+            "linear-Gaussian",
+            "VAE − linear",
+            "VAE beats linear",
+            "VAE epochs (early stop)",
+        ],
+        rows,
+    )
+    return out
+
+
+def _estimator(e: dict) -> list[str]:
+    c = e["config"]
+    out = [
+        "## 3. Cost of `log_marginal_is` (importance-sampled bound)",
+        "",
+        f"{c['n_test']} test digits, VAE latent_dim {c['latent_dim']} "
+        f"({'trained' if c['trained_weights'] else 'untrained'} weights); chunks of "
+        f"{c['chunk_samples']} samples (2^22 numbers). One subprocess per row; memory = growth "
+        "of the peak RSS during the call. `naive` (the reference) holds all K samples at once.",
+        "",
+    ]
+    rows = [
+        [
+            r["mode"],
+            str(r["k"]),
+            _f(r["seconds"]),
+            _f(r["cpu_seconds"]),
+            _f(r["peak_rss_growth_mb"], ".0f"),
+            _f(r["time_over_naive"]),
+            _f(r["memory_over_naive"]),
+            _f(r["mean_nats"]),
+        ]
+        for r in e["rows"]
+    ]
+    return out + _table(
+        [
+            "method",
+            "K",
+            "wall s",
+            "CPU s",
+            "peak memory +MB",
+            "time ÷ naive",
+            "memory ÷ naive",
+            "mean log p_K (nats)",
+        ],
+        rows,
+    )
+
+
+def _book(b: dict) -> list[str]:
+    out = ["## 4. The book", ""]
+    if not b.get("available"):
+        return out + [f"Not measured: {b.get('reason')}", ""]
+    g = b["goal"]
+    out += _table(
+        ["build", "seconds", "goal", "exit code"],
+        [
+            [
+                "cold (empty `_build`, every chapter executes)",
+                _f(b["cold_seconds"], ".1f"),
+                f"≤ {g['cold_seconds']} s ({_mark(b['cold_seconds'] <= g['cold_seconds'])})",
+                str(b["cold_exit_code"]),
+            ],
+            [
+                "warm (no change, cache hits)",
+                _f(b["warm_seconds"], ".1f"),
+                f"≤ {g['warm_seconds']} s ({_mark(b['warm_seconds'] <= g['warm_seconds'])})",
+                str(b["warm_exit_code"]),
+            ],
+        ],
+    )
+    ch = b.get("chapter_execution_seconds") or {}
+    if ch:
+        out += ["Execution time of each chapter during the cold build (jupyter-cache):", ""]
+        out += _table(["notebook", "seconds"], [[k, _f(v, ".1f")] for k, v in ch.items()])
+    if b.get("log_tail"):
+        out += ["Build log (tail):", "", "```", b["log_tail"], "```", ""]
+    return out
+
+
+def _widgets(w: dict) -> list[str]:
+    out = ["## 5. Widgets (kernel-side update latency)", ""]
+    if not w.get("available"):
+        return out + [f"Not available: {w.get('reason')}", ""]
+    rows = []
+    for name, r in w["rows"].items():
+        if "error" in r:
+            rows.append([name, "error", "", "", r["error"]])
+        else:
+            rows.append(
+                [
+                    name,
+                    _f(r["build_seconds"], ".1f"),
+                    _f(r["median_ms"]),
+                    _f(r["max_ms"]),
+                    str(r["n_updates"]),
+                ]
+            )
+    return out + _table(["widget", "build s", "median ms", "max ms", "updates"], rows)
+
+
+def to_markdown(res: dict) -> str:
+    env = res["environment"]
+    out = [
+        "# Benchmark results",
+        "",
+        f"Run {res['started']} ({res['mode']} mode) in {res['total_seconds']:.0f} s "
+        f"({res['total_cpu_seconds']:.0f} CPU s) on "
+        f"device `{env['device']}`, {env['cpu_count']} CPUs, {env['torch_threads']} torch "
+        f"threads, torch {env['torch']}, Python {env['python']}; load average at start "
+        f"{env['load_average_at_start']}.",
+        "",
+        "Timings on a shared machine are noisy: compare the ratios, which are measured against "
+        "a reference timed in the same run (interleaved), rather than absolute seconds.",
+        "",
+    ]
+    timing = res.get("section_timing", {})
+    if timing:
+        out += [
+            "Time per section: "
+            + ", ".join(
+                f"{k} {v['seconds']:.0f} s ({v['cpu_seconds']:.0f} CPU s)"
+                for k, v in timing.items()
+            )
+            + ".",
+            "",
+        ]
+    if res["mode"] == "smoke":
+        out += [
+            "**Smoke mode: tiny sizes; these numbers check that the code runs, nothing more.**",
+            "",
+        ]
+    for key, fn in (
+        ("training", _training),
+        ("quality", _quality),
+        ("estimator", _estimator),
+        ("book", _book),
+        ("widgets", _widgets),
+    ):
+        if key in res:
+            out += fn(res[key])
+    return "\n".join(out)

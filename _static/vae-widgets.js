@@ -1,0 +1,33 @@
+/* Offline support for the ipywidgets of the static book (see src/vae/widgets.py).
+ *
+ * The vendored widget manager (_static/vendor/html-manager/embed-amd.js) loads its icon fonts
+ * from the folder of its AMD modules' uri, and require.js resolves that uri relative to the
+ * PAGE ("chapters/@jupyter-widgets/html-manager/dist/"), where nothing exists: six font
+ * requests fail on every widget page. This maps the two module names to the folder where
+ * tools/vendor_js.sh put embed-amd.js and its fonts. It must run BEFORE require.js (list it
+ * first in `nb_ipywidgets_js` in _config.yml): require.js takes a plain object found in
+ * `window.require` as its initial configuration; module uris are fixed when embed-amd.js
+ * defines its modules, so a later `require.config` is too late.
+ */
+(function () {
+  "use strict";
+  var me = document.currentScript;
+  if (!me || !me.src) {
+    return;
+  }
+  // this file is _static/vae-widgets.js; the manager lives in _static/vendor/html-manager/
+  var manager = me.src.split("?")[0].replace(/\/[^/]*$/, "") + "/vendor/html-manager";
+  var config = {
+    paths: {
+      // uri ".../html-manager/libembed-amd.js" and ".../html-manager/html-manager.js":
+      // both folders are the vendored html-manager folder
+      "@jupyter-widgets/html-manager/dist": manager,
+      "@jupyter-widgets/html-manager": manager + "/html-manager",
+    },
+  };
+  if (typeof window.require === "function" && window.require.config) {
+    window.require.config(config); // require.js already loaded (too late for the fonts)
+  } else if (typeof window.require === "undefined") {
+    window.require = config; // picked up by require.js when it loads
+  }
+})();

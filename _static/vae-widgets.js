@@ -8,9 +8,39 @@
  * first in `nb_ipywidgets_js` in _config.yml): require.js takes a plain object found in
  * `window.require` as its initial configuration; module uris are fixed when embed-amd.js
  * defines its modules, so a later `require.config` is too late.
+ *
+ * Second, the manager typesets widget labels with the MathJax 2 API
+ * (`MathJax.Hub.Queue(["Typeset", MathJax.Hub, el])`), which MathJax 3 (the book's) lacks:
+ * every control with a description then throws "Cannot read properties of undefined (reading
+ * 'Queue')". A small `MathJax.Hub.Queue` that calls MathJax 3's `typesetPromise` is added
+ * once MathJax has loaded (it is deferred, so by DOMContentLoaded, before widgets render).
  */
 (function () {
   "use strict";
+  function mathjax2Shim() {
+    var mj = window.MathJax;
+    if (!mj || mj.Hub || !mj.version || mj.version.charAt(0) !== "3") {
+      return;
+    }
+    mj.Hub = {
+      Queue: function (command) {
+        var el = command && command[2];
+        var run = function () {
+          if (el && window.MathJax.typesetPromise) {
+            window.MathJax.typesetPromise([el]).catch(function () {});
+          }
+        };
+        if (mj.startup && mj.startup.promise) {
+          mj.startup.promise.then(run);
+        } else {
+          run();
+        }
+      },
+    };
+  }
+  mathjax2Shim();
+  document.addEventListener("DOMContentLoaded", mathjax2Shim);
+
   var me = document.currentScript;
   if (!me || !me.src) {
     return;

@@ -54,7 +54,7 @@ def gaussian_ellipse(
             f"need a 2-D mean and 2x2 cov, got {tuple(mean.shape)}, {tuple(cov.shape)}"
         )
     evals, evecs = torch.linalg.eigh(cov)
-    angle = float(np.degrees(np.arctan2(evecs[1, 1], evecs[0, 1])))
+    angle = float(np.degrees(np.arctan2(float(evecs[1, 1]), float(evecs[0, 1]))))
     width, height = (2 * n_std * evals.clamp_min(0).sqrt().flip(0)).tolist()
     kwargs.setdefault("fill", False)
     ell = Ellipse(tuple(mean.tolist()), width, height, angle=angle, **kwargs)

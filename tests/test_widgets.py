@@ -1,0 +1,124 @@
+"""Unit tests for vae.widgets: exact numbers, the stack/link structure, latency, determinism."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import numpy as np
+import pytest
+import torch
+
+from vae import widgets as W
+from vae.data import load_digits
+
+
+@pytest.fixture(scope="module")
+def digits64():
+    return load_digits("train", dtype=torch.float64), load_digits("test", dtype=torch.float64)
+
+
+@pytest.fixture(scope="module")
+def kl_explorer(digits64):
+    x_train, x_test = digits64
+    return W.kl_gap_explorer(
+        x_train, x_test, latent_dims=(1, 2, 8), scales=(0.5, 1.0, 2.0), indices=(0, 5)
+    )
+
+
+def test_kl_gap_results_exact_identity(digits64):
+    x_train, x_test = digits64
+    res = W.kl_gap_results(x_train, x_test[:4], [1, 3, 16], [0.5, 1.0, 2.0])
+    for r in res.values():
+        np.testing.assert_allclose(r.elbo + r.gap, r.log_px, rtol=0, atol=1e-9)
+        assert (r.gap >= -1e-12).all()
+        assert r.log_px.shape == (4,)
+        # the gap does not depend on x in the linear-Gaussian model (shared posterior cov)
+        np.testing.assert_allclose(r.gap, r.gap[0], atol=1e-9)
+    for m in (1, 3, 16):
+        best = res[(m, "best diagonal q", 1.0)].gap
+        np.testing.assert_allclose(res[(m, "scaled std", 1.0)].gap, best, atol=1e-12)
+        assert (res[(m, "marginal variances", 1.0)].gap >= best - 1e-12).all()
+        assert (res[(m, "scaled std", 0.5)].gap > best).all()
+        assert (res[(m, "scaled std", 2.0)].gap > best).all()
+    np.testing.assert_allclose(res[(1, "best diagonal q", 1.0)].gap, 0, atol=1e-12)
+    assert res[(16, "best diagonal q", 1.0)].gap[0] > 0.1  # rotated: correlated posterior
+
+
+def test_kl_explorer_structure_and_links(kl_explorer):
+    e = kl_explorer
+    assert set(e.controls) == {"M", "q", "scale"}
+    # M x (best, marginal, 3 scales) leaves
+    assert len(list(W.all_states(e))) == 3 * 3 * 3
+    targets = {id(s) for _, s in e.stacks}
+    for link in e.links:
+        assert isinstance(link, widgets.widget_link.DirectionalLink)
+        assert link.source[1] == "index" and link.target[1] == "selected_index"
+        assert id(link.target[0]) in targets
+        assert any(link.source[0] is c for c in e.controls.values())
+    assert len(e.links) == len(e.stacks)
+
+
+def test_kl_explorer_every_state_shows_its_own_leaf(kl_explorer):
+    e = kl_explorer
+    seen = {}
+    for state in W.all_states(e):
+        e.select(**state)
+        (leaf,) = e.visible_leaves()
+        assert '<img src="data:image/png;base64,' in leaf.value and "alt=" in leaf.value
+        m = e.controls["M"].options[state["M"]]
+        assert f"M = {m}," in leaf.value
+        q = W.Q_CHOICES[state["q"]]
+        key = (m, q, e.controls["scale"].value if q == "scaled std" else 1.0)
+        seen.setdefault(key, leaf)
+        assert seen[key] is leaf  # the same state always shows the same leaf
+    assert len(seen) == 3 * (2 + 3)
+
+
+def test_measure_latency(kl_explorer):
+    stats = W.measure_latency(kl_explorer, n_updates=50)
+    assert stats.n == 50
+    assert 0 <= stats.median_ms <= stats.max_ms
+    assert stats.median_ms < 1000  # generous: precomputed, a switch of stacks
+
+
+def test_png_bytes_is_png():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 1), dpi=50)
+    fig.subplots().plot([0, 1], [1, 0])
+    png = W.png_bytes(fig)
+    assert png.startswith(b"\x89PNG") and len(png) < 20_000
+
+
+@pytest.fixture(scope="module")
+def small_latent():
+    kwargs = dict(latent_dims=(1, 2), ks=(1, 10), epochs=2, n_eval=16, n_show=4)
+    return kwargs, W.latent_dim_results(**kwargs)
+
+
+def test_latent_results_deterministic_and_consistent(small_latent):
+    kwargs, res = small_latent
+    threads = torch.get_num_threads()
+    again = W.latent_dim_results(**kwargs)
+    assert torch.get_num_threads() == threads  # restored
+    assert list(res) == [1, 2]
+    for m, r in res.items():
+        assert r.elbo == again[m].elbo and r.log_px == again[m].log_px
+        assert r.kl_per_dim.shape == (m,) and r.active.shape == (m,)
+        assert r.gap(10) == pytest.approx(r.log_px[10] - r.elbo)
+        assert r.recon.shape == (4, 64) and r.samples.shape == (4, 64)
+        assert np.isfinite([r.elbo, *r.log_px.values()]).all()
+
+
+def test_latent_explorer(small_latent):
+    _, res = small_latent
+    e = W.latent_dim_explorer(ks=(1, 10), results=res)
+    assert set(e.controls) == {"M", "K"}
+    shown = set()
+    for state in W.all_states(e):
+        e.select(**state)
+        numbers, image = e.visible_leaves()
+        assert "held-out ELBO" in numbers.value and "<img " in image.value
+        shown.add((numbers.value, image.value))
+    assert len(shown) == 4
+    stats = W.measure_latency(e, n_updates=50)
+    assert stats.n == 50 and stats.median_ms < 1000

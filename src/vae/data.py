@@ -15,10 +15,10 @@ import torch
 from sklearn import datasets
 from torch import Tensor
 
+#: Pixels per image (8x8).
 N_PIXELS = 64
-"""Pixels per image (8x8)."""
+#: The largest pixel value, i.e. the number of sub-pixels that each pixel counts.
 MAX_COUNT = 16
-"""Largest pixel value: the number of sub-pixels each pixel counts."""
 N_TRAIN = 1347
 N_TEST = 450
 SPLITS = ("train", "test", "all")

@@ -37,8 +37,13 @@ Also registers the ``book`` marker (``tests/test_book_build.py``; deselect with
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import subprocess
+import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import jupytext
@@ -239,3 +244,56 @@ class ChapterNotebook(IPyNbFile):
             startup_timeout=self.config.option.nbval_kernel_startup_timeout,
         )
         self.setup_sanitize_files()
+
+
+# --- the built book, shared by the book, launch-button and browser tests -------------------
+
+PROBLEM = re.compile(r"(^|: )(WARNING|ERROR|CRITICAL|SEVERE):|^Traceback|Exception occurred")
+"""Sphinx/docutils messages ("path:line: WARNING: ..."), not a kernel's log lines."""
+
+
+@dataclass
+class BookBuild:
+    """One fresh build of the whole book: exit code, Sphinx problems, and the HTML folder."""
+
+    returncode: int
+    problems: list[str]
+    log: str
+    html: Path
+
+
+@pytest.fixture(scope="session")
+def book_build(tmp_path_factory: pytest.TempPathFactory) -> BookBuild:
+    """Build the book once per test session, from scratch, into a temporary folder.
+
+    ``$VAE_BOOK_HTML`` names an already built ``html`` folder to use instead (to rerun the
+    browser tests quickly); otherwise the build has its own empty jupyter-cache, so every
+    chapter executes against the current ``vae`` package, and ``_build/`` is left alone.
+    """
+    if os.environ.get("VAE_BOOK_HTML"):
+        return BookBuild(0, [], "", Path(os.environ["VAE_BOOK_HTML"]))
+    out = tmp_path_factory.mktemp("book")
+    env = dict(os.environ)
+    bindir = Path(sys.executable).parent
+    if (bindir / "jupyter-book").exists():
+        env["JUPYTER_BOOK"] = str(bindir / "jupyter-book")
+    env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
+    proc = subprocess.run(
+        ["bash", str(ROOT / "tools" / "build_book.sh"), "--output", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    log = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)  # strip colours
+    problems = [line for line in log.splitlines() if PROBLEM.search(line)]
+    return BookBuild(proc.returncode, problems, log, out / "_build" / "html")
+
+
+@pytest.fixture(scope="session")
+def book_html(book_build: BookBuild) -> Path:
+    """The built HTML folder; skips dependants if the build itself failed (its test reports)."""
+    if book_build.returncode != 0 or not (book_build.html / "intro.html").is_file():
+        pytest.skip("the book did not build: see test_book_builds_without_warnings")
+    return book_build.html

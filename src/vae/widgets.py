@@ -22,6 +22,7 @@ URIs in :class:`ipywidgets.HTML` leaves (with alt text), so the page needs no im
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
 import itertools
@@ -65,6 +66,32 @@ def png_bytes(fig: Figure, colors: int | None = 64) -> bytes:
     out = io.BytesIO()
     img.save(out, format="png")
     return out.getvalue()
+
+
+def clear_data(ax) -> None:
+    """Remove an axes' data artists and legend but keep its ticks and labels (``ax.clear()``
+    rebuilds the ticks, which costs most of a redraw)."""
+    for artist in [*ax.patches, *ax.lines, *ax.texts, *ax.collections, *ax.images]:
+        artist.remove()
+    ax.containers.clear()  # bar containers, which legends also read
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """Run with ``n`` torch CPU threads (``None``: unchanged), restoring the setting after.
+
+    The explorers do thousands of tiny tensor operations; with several threads on a busy
+    machine each costs milliseconds of synchronization, with one thread microseconds.
+    """
+    previous = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def img_tag(png: bytes, alt: str) -> str:
@@ -282,17 +309,24 @@ def kl_gap_explorer(
     indices: Sequence[int] = (0, 1, 2),
     rotation_seed: int = 0,
     dpi: int = 72,
+    num_threads: int | None = 1,
 ) -> Explorer:
     """The KL-gap explorer of chapter 3 (exact; works in the static HTML).
 
     Fits :class:`~vae.linear.LinearGaussian` (float64, ``rotation_seed`` so the posterior is
     correlated) for each M in ``latent_dims`` to ``x_train`` (default: the training digits) and
     shows, for the held-out digits ``x_test[indices]``: log p(x), the ELBO and the gap
-    KL(q || p(z|x)) as stacked bars (ELBO + gap = log p(x) exactly), the numbers, q against the
-    posterior for latent coordinates 1 and 2, and the gap as a function of M.
+    KL(q || p(z|x)) as stacked bars (ELBO + gap = log p(x) exactly), the numbers, and q against
+    the posterior for latent coordinates 1 and 2.
     Controls: M, the choice of q, the std scale of the "scaled std" q.
     ``explorer.results[(M, q, scale)]`` holds the :class:`GapResult` of each state.
+    ``num_threads``: torch CPU threads while building (see :func:`torch_threads`).
     """
+    with torch_threads(num_threads):
+        return _kl_gap_explorer(x_train, x_test, latent_dims, scales, indices, rotation_seed, dpi)
+
+
+def _kl_gap_explorer(x_train, x_test, latent_dims, scales, indices, rotation_seed, dpi):
     if x_train is None:
         x_train = load_digits("train", dtype=torch.float64)
     if x_test is None:
@@ -342,17 +376,20 @@ def kl_gap_explorer(
         zlims[m] = 2.6 * max(
             float(np.sqrt(np.concatenate([np.diag(r.post_cov)[:2], r.q_var[:2]]).max())) for r in rs
         )
-    gap_max = max(float(r.gap.max()) for r in results.values())
 
-    fig = Figure(figsize=(10.5, 3.5), dpi=dpi)
-    axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.1, 1, 1.1]})
-    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.24, top=0.91, wspace=0.32)
+    fig = Figure(figsize=(7.6, 3.4), dpi=dpi)
+    axes = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.15, 1]})
+    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.24, top=0.91, wspace=0.3)
+    pngs: dict[tuple[int, str, float], bytes] = {}
 
     def draw(state) -> bytes:
         m, name, s = key(state)
         r = results[(m, name, s)]
+        same = (m, "best diagonal q", 1.0) if s == 1.0 else (m, name, s)  # scale 1 = best q
+        if same in pngs:
+            return pngs[same]
         for ax in axes:
-            ax.clear()
+            clear_data(ax)
         # (a) stacked bars: ELBO from the floor, the gap on top reaching log p(x)
         ax = axes[0]
         floor = ylims[m][0]
@@ -414,37 +451,23 @@ def kl_gap_explorer(
             ax.set_title("2-std ellipses, coordinates 1 and 2", fontsize=10)
         else:
             z = np.linspace(-lim, lim, 200)
+            top = 0.0
             for var, lab, kw in [
                 (r.post_cov[0, 0], "p(z|x)", {"color": "#4c72b0", "lw": 3}),
                 (r.q_var[0], "q(z)", {"color": "#dd8452", "lw": 2, "ls": "--"}),
             ]:
-                ax.plot(z, np.exp(-0.5 * z**2 / var) / np.sqrt(2 * np.pi * var), label=lab, **kw)
+                dens = np.exp(-0.5 * z**2 / var) / np.sqrt(2 * np.pi * var)
+                ax.plot(z, dens, label=lab, **kw)
+                top = max(top, float(dens.max()))
+            ax.set_aspect("auto")
+            ax.set_xlim(-lim, lim)
+            ax.set_ylim(0, 1.1 * top)
             ax.set_xlabel("z \u2212 E[z|x]")
+            ax.set_ylabel("density")
             ax.set_title("densities (M = 1)", fontsize=10)
         ax.legend(fontsize=7, loc="upper right")
-        # (c) the gap against M for each choice of q, the current state marked
-        ax = axes[2]
-        curves = [("best diagonal q", 1.0), ("marginal variances", 1.0)]
-        if name == "scaled std" and s != 1.0:
-            curves.append(("scaled std", s))
-        styles = {
-            "best diagonal q": "#55a868",
-            "marginal variances": "#8172b2",
-            "scaled std": "#c44e52",
-        }
-        for cname, cs in curves:
-            gaps = [float(results[(mm, cname, cs)].gap[0]) for mm in latent_dims]
-            lab = cname if cname != "scaled std" else f"std \u00d7 {cs:g}"
-            ax.plot(latent_dims, gaps, "o-", ms=3, color=styles[cname], label=lab)
-        ax.plot([m], [float(r.gap[0])], "o", ms=11, mfc="none", mec="k", mew=1.5)
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(list(latent_dims), [str(d) for d in latent_dims])
-        ax.set_ylim(-0.03 * gap_max, 1.05 * gap_max)
-        ax.set_xlabel("latent dimension M")
-        ax.set_ylabel("KL gap (nats)")
-        ax.set_title("gap vs M (same for every x)", fontsize=10)
-        ax.legend(fontsize=7, loc="upper left")
-        return png_bytes(fig)
+        pngs[same] = png_bytes(fig)
+        return pngs[same]
 
     def leaf(state):
         m, name, s = key(state)
@@ -514,6 +537,7 @@ def latent_dim_results(
     x_train: torch.Tensor | None = None,
     x_test: torch.Tensor | None = None,
     num_threads: int | None = 1,
+    models: dict[int, VAE] | None = None,
 ) -> dict[int, LatentResult]:
     """Train one seeded VAE per latent dimension with :func:`vae.fit` and evaluate it.
 
@@ -524,52 +548,65 @@ def latent_dim_results(
     1) sets torch's CPU threads while it runs and restores them after: these small networks
     gain nothing from more threads, one thread is much faster on a busy machine, and the
     numbers do not depend on the machine's core count. ``None`` leaves the setting alone.
+
+    ``models`` maps latent dimensions to VAEs already trained (e.g. by the chapter): those are
+    evaluated as they are (``train_seconds`` is then NaN) and only the other dimensions of
+    ``latent_dims`` are trained. The result is ordered by latent dimension.
     """
-    previous = torch.get_num_threads()
-    if num_threads is not None:
-        torch.set_num_threads(num_threads)
-    try:
+    with torch_threads(num_threads):
         return _latent_dim_results(
-            latent_dims, ks, epochs, batch_size, lr, n_eval, n_show, seed, x_train, x_test
+            latent_dims,
+            ks,
+            epochs,
+            batch_size,
+            lr,
+            n_eval,
+            n_show,
+            seed,
+            x_train,
+            x_test,
+            models or {},
         )
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _latent_dim_results(
-    latent_dims, ks, epochs, batch_size, lr, n_eval, n_show, seed, x_train, x_test
+    latent_dims, ks, epochs, batch_size, lr, n_eval, n_show, seed, x_train, x_test, models
 ) -> dict[int, LatentResult]:
     x_train = load_digits("train") if x_train is None else x_train
     x_test = load_digits("test") if x_test is None else x_test
     x_eval, x_show = x_test[:n_eval], x_test[:n_show]
     out = {}
-    for m in latent_dims:
-        model = VAE(latent_dim=m, seed=seed)
-        hist = fit(
-            model,
-            x_train,
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            seed=seed,
-            progress=False,
-            device="cpu",
-        )
+    for m in sorted(set(latent_dims) | set(models)):
+        if m in models:
+            model, seconds = models[m], float("nan")
+        else:
+            model = VAE(latent_dim=m, seed=seed)
+            seconds = fit(
+                model,
+                x_train,
+                epochs=epochs,
+                batch_size=batch_size,
+                lr=lr,
+                seed=seed,
+                progress=False,
+                device="cpu",
+            ).seconds
         model.eval()
+        dev = next(model.parameters()).device
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(seed)
-            elbo = model.elbo(x_eval, n_samples=100).elbo.mean().item()
-            log_px = {k: log_marginal_is(model, x_eval, k).mean().item() for k in ks}
+            elbo = model.elbo(x_eval.to(dev), n_samples=100).elbo.mean().item()
+            log_px = {k: log_marginal_is(model, x_eval.to(dev), k).mean().item() for k in ks}
             samples = model.sample(n_show)
         out[m] = LatentResult(
             m,
             elbo,
             log_px,
-            kl_per_dimension(model, x_test).numpy(),
-            active_units(model, x_test).numpy(),
-            hist.seconds,
-            model.reconstruct(x_show),
-            samples,
+            kl_per_dimension(model, x_test.to(dev)).cpu().numpy(),
+            active_units(model, x_test.to(dev)).cpu().numpy(),
+            seconds,
+            model.reconstruct(x_show.to(dev)).cpu(),
+            samples.cpu(),
         )
     return out
 
@@ -582,16 +619,20 @@ def latent_dim_explorer(
     seed: int = 0,
     dpi: int = 72,
     results: dict[int, LatentResult] | None = None,
+    models: dict[int, VAE] | None = None,
 ) -> Explorer:
     """The latent-dimension explorer of chapter 5 (estimated; works in the static HTML).
 
-    Trains (or takes from ``results``, see :func:`latent_dim_results`) one VAE per M and shows
+    Trains (or takes from ``results``, see :func:`latent_dim_results`; ``models`` passes VAEs
+    already trained, e.g. the chapter's, so only the missing M are trained) one VAE per M and shows
     the held-out ELBO and log p_K(x) against M, KL per latent coordinate (active units),
     reconstructions and samples (one figure per M), and the numbers for each K.
     ``explorer.results`` maps M to its :class:`LatentResult`.
     """
     if results is None:
-        results = latent_dim_results(latent_dims, ks, epochs=epochs, n_eval=n_eval, seed=seed)
+        results = latent_dim_results(
+            latent_dims, ks, epochs=epochs, n_eval=n_eval, seed=seed, models=models
+        )
     latent_dims = list(results)
     x_show = load_digits("test")[: len(results[latent_dims[0]].recon)]
     controls = {
@@ -620,7 +661,7 @@ def latent_dim_explorer(
         m = latent_dims[state["M"]]
         r = results[m]
         for ax in (ax_curve, ax_kl, ax_rec, ax_smp):
-            ax.clear()
+            clear_data(ax)
         ax_curve.plot(
             latent_dims, [results[d].elbo for d in latent_dims], "o-", color="#4c72b0", label="ELBO"
         )

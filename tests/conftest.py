@@ -75,6 +75,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
+        "markers", "binder: builds a fresh Binder-like environment (slow); -m 'not binder'"
+    )
+    config.addinivalue_line(
         "markers", "book: builds the whole Jupyter Book (slow); deselect with -m 'not book'"
     )
     # A conftest's collection hooks only see files below its own folder; a registered

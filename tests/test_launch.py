@@ -1,0 +1,202 @@
+"""One click to a live copy: Binder, Colab and Thebe, checked without a network.
+
+* repo2docker renders (``--no-build``) the Dockerfile Binder would build from ``binder/``;
+* the Binder requirements agree with the root ones, except where ``binder/requirements.txt``
+  says why;
+* a fresh virtual environment made from the Binder requirements imports ``vae``, has
+  jupytext, and executes a chapter opened as a notebook (marked ``binder``, slow);
+* every chapter page of the built book has the Binder, Colab and live-code buttons;
+* the Colab notebooks start with a cell that installs ``vae`` only where it is missing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from IPython.core.inputtransformer2 import TransformerManager
+
+ROOT = Path(__file__).resolve().parent.parent
+BINDER = ROOT / "binder"
+CHAPTERS = sorted(
+    p for p in (ROOT / "chapters").glob("*.md") if p.read_text().startswith("---\njupytext:")
+)
+REPO = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+ORG_REPO = REPO["url"].split("github.com/")[1].strip("/")
+
+# Root requirements that Binder leaves out on purpose (see binder/requirements.txt).
+NOT_ON_BINDER = {"jupyter-book", "sphinx-exercise", "sphinxcontrib-bibtex", "nbval", "pytest"}
+
+
+def requirements(path: Path) -> dict[str, str]:
+    """``{name: specifier}`` of a requirements file, ignoring comments and options."""
+    reqs = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        name, spec = re.match(r"([A-Za-z0-9_.\-\[\]]+)\s*(.*)", line).groups()
+        reqs[name.lower()] = spec.replace(" ", "")
+    return reqs
+
+
+def test_binder_pins_agree_with_the_root_requirements():
+    root, binder = (
+        requirements(ROOT / "requirements.txt"),
+        requirements(BINDER / "requirements.txt"),
+    )
+    assert root["torch"] == "==2.13.0" and binder["torch"] == "==2.13.0+cpu"
+    for name, spec in binder.items():
+        if name != "torch":
+            assert root.get(name) == spec, f"{name}: root {root.get(name)!r}, binder {spec!r}"
+    assert set(root) - set(binder) == NOT_ON_BINDER
+    assert "-e ." in (ROOT / "requirements.txt").read_text()
+    binder_lines = (BINDER / "requirements.txt").read_text().splitlines()
+    assert not any(line.startswith(("-e", "-r")) for line in binder_lines)  # no local refs
+
+
+def test_binder_uses_python_311_the_cpu_torch_index_and_installs_the_package():
+    assert (BINDER / "runtime.txt").read_text().strip() == "python-3.11"
+    assert (
+        "--extra-index-url https://download.pytorch.org/whl/cpu"
+        in (BINDER / "requirements.txt").read_text()
+    )
+    post = (BINDER / "postBuild").read_text()
+    assert os.access(BINDER / "postBuild", os.X_OK)
+    assert "set -euo pipefail" in post
+    assert "pip install --no-deps --no-cache-dir -e ." in post
+    assert "jupytext-config set-default-viewer" in post
+
+
+def test_repo2docker_installs_requirements_before_the_copy_and_the_package_after():
+    r2d = Path(sys.executable).parent / "jupyter-repo2docker"
+    proc = subprocess.run(
+        [str(r2d), "--no-build", "--no-run", "--debug", str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    assert "Building conda environment for python=3.11" in out
+    lines = out.splitlines()
+
+    def index(pattern: str) -> int:
+        hits = [i for i, line in enumerate(lines) if re.search(pattern, line)]
+        assert hits, f"no Dockerfile line matches {pattern!r}"
+        return hits[0]
+
+    copy_reqs = index(r"^COPY .*binder/requirements\.txt")
+    install = index(r'^RUN .*pip install --no-cache-dir -r "binder/requirements\.txt"')
+    copy_repo = index(r"^COPY --chown=\S+ src/ \$\{REPO_DIR\}/$")
+    post_build = index(r"^RUN \./binder/postBuild$")
+    # Only the requirements file is copied before the install (a cached layer), the package
+    # is installed by postBuild after the whole repository is in the image.
+    assert copy_reqs < install < copy_repo < post_build
+
+
+def _chapter_html(book_html: Path) -> list[Path]:
+    pages = [book_html / "chapters" / p.with_suffix(".html").name for p in CHAPTERS]
+    assert pages and all(p.is_file() for p in pages)
+    return pages
+
+
+def test_every_chapter_page_has_binder_colab_and_live_code_buttons(book_html: Path):
+    for page in _chapter_html(book_html):
+        html, name = page.read_text(), page.stem
+        binder = f"https://mybinder.org/v2/gh/{ORG_REPO}/{REPO['branch']}"
+        assert f'href="{binder}?urlpath=lab/tree/chapters/{name}.md"' in html, name
+        colab = f"https://colab.research.google.com/github/{ORG_REPO}/blob/notebooks"
+        assert f'href="{colab}/chapters/{name}.ipynb"' in html, name
+        assert "initThebeSBT()" in html and "launch-thebe" in html, name
+        assert f'repo: "{ORG_REPO}"' in html and f'ref: "{REPO["branch"]}"' in html, name
+
+
+@pytest.fixture(scope="module")
+def colab_notebooks(tmp_path_factory):
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import colab
+    finally:
+        sys.path.pop(0)
+    out = tmp_path_factory.mktemp("colab")
+    return colab.write_notebooks(out)
+
+
+def _run_install_cell(source: str, vae_importable: bool) -> list[tuple[str, str]]:
+    """Execute the install cell with a recording stand-in for IPython's %pip."""
+    calls = []
+
+    class Shell:
+        def run_line_magic(self, name, line):
+            calls.append((name, line))
+
+    real = importlib.util.find_spec
+    fake = (
+        (lambda name, *a: None if name == "vae" else real(name, *a)) if not vae_importable else real
+    )
+    importlib.util.find_spec = fake
+    try:
+        exec(TransformerManager().transform_cell(source), {"get_ipython": Shell})
+    finally:
+        importlib.util.find_spec = real
+    return calls
+
+
+def test_colab_notebooks_install_vae_first_and_only_where_it_is_missing(colab_notebooks):
+    assert [p.stem for p in colab_notebooks] == [p.stem for p in CHAPTERS]
+    for path in colab_notebooks:
+        nb = nbformat.read(path, as_version=4)
+        first = nb.cells[0]
+        assert first.cell_type == "code"
+        assert f"git+{REPO['url']}@{REPO['branch']}" in first.source
+        assert _run_install_cell(first.source, vae_importable=True) == []
+        calls = _run_install_cell(first.source, vae_importable=False)
+        assert len(calls) == 1 and calls[0][0] == "pip" and "--quiet" in calls[0][1]
+        assert calls[0][1].count("git+") == 1  # vae and nothing else
+
+
+@pytest.mark.binder
+def test_fresh_binder_environment_imports_vae_and_runs_a_chapter(tmp_path: Path):
+    """Make the Binder environment from binder/ in a new venv (CPU index dropped: here the
+    CPU wheel is local), install the package as postBuild does, and execute chapter 1."""
+    reqs = (BINDER / "requirements.txt").read_text()
+    reqs = reqs.replace("--extra-index-url https://download.pytorch.org/whl/cpu", "")
+    reqs = reqs.replace("torch==2.13.0+cpu", "torch==2.13.0")
+    (tmp_path / "requirements.txt").write_text(reqs)
+    env_dir = tmp_path / "env"
+    venv.create(env_dir, with_pip=True)
+    py = str(env_dir / "bin" / "python")
+    pip = [py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-r", str(tmp_path / "requirements.txt")], check=True, timeout=900)
+    subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True, timeout=300)
+    check = "import vae, jupytext, torch; print(vae.__file__, torch.__version__)"
+    out = subprocess.run([py, "-c", check], capture_output=True, text=True, check=True)
+    assert str(ROOT / "src" / "vae") in out.stdout and "+cpu" in out.stdout
+    nb = tmp_path / "chapter.ipynb"
+    chapter = CHAPTERS[0]
+    run = (
+        "import sys, jupytext, nbclient, nbformat\n"
+        "nb = jupytext.read(sys.argv[1])\n"
+        "nbclient.NotebookClient(nb, kernel_name='python3', timeout=600,"
+        " resources={'metadata': {'path': sys.argv[3]}}).execute()\n"
+        "nbformat.write(nb, sys.argv[2])\n"
+    )
+    subprocess.run(
+        [py, "-c", run, str(chapter), str(nb), str(chapter.parent)],
+        check=True,
+        timeout=900,
+        env={**os.environ, "PATH": f"{env_dir / 'bin'}{os.pathsep}{os.environ['PATH']}"},
+    )
+    executed = nbformat.read(nb, as_version=4)
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    assert code and all(c.get("execution_count") for c in code)
+    assert not any(o.get("output_type") == "error" for c in code for o in c.outputs)

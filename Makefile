@@ -13,7 +13,7 @@ VENDOR := _static/vendor/VERSIONS
 FORCE  ?= 0
 PYTEST_ARGS ?=
 
-.PHONY: help venv vendor book test figures update-references clean distclean
+.PHONY: help venv vendor book test figures notebooks update-references clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ test: $(STAMP) ## ruff, unit tests, every chapter through nbval, and a fresh -W 
 
 update-references: $(STAMP) ## re-record outputs of NBVAL_CHECK_OUTPUT cells (tests/nbval_reference)
 	$(BIN)/python -m pytest chapters tests/conftest.py --update-references $(PYTEST_ARGS)
+
+notebooks: $(STAMP) ## write the Colab notebooks (.ipynb, install cell first) into _build/notebooks
+	$(BIN)/python tools/colab.py _build/notebooks
 
 figures: $(STAMP) ## regenerate figures/*.png from figures/make_figures.py
 	$(BIN)/python figures/make_figures.py

@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+_DEFAULT_THREADS = torch.get_num_threads()
+
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     """Run ``fn()`` once; return (wall-clock seconds, result)."""
@@ -68,6 +70,7 @@ def environment() -> dict[str, Any]:
         "device": str(default_device()),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "torch_default_threads": _DEFAULT_THREADS,
         "platform": platform.platform(),
         "load_average_at_start": [round(v, 2) for v in load],
     }

@@ -88,6 +88,8 @@ def measure(k: int, mode: str, n_test: int | None, state: str | None, latent_dim
         mode,
         "--latent-dim",
         str(latent_dim),
+        "--threads",
+        str(torch.get_num_threads()),  # the same thread count as the parent
     ]
     if n_test is not None:
         cmd += ["--n-test", str(n_test)]
@@ -151,7 +153,10 @@ def main() -> None:
     parser.add_argument("--n-test", type=int, default=None)
     parser.add_argument("--state", default=None)
     parser.add_argument("--latent-dim", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=0)
     a = parser.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
     print(json.dumps(worker(a.k, a.mode, a.n_test, a.state, a.latent_dim)))
 
 

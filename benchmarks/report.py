@@ -36,7 +36,8 @@ def _training(t: dict) -> list[str]:
         "ours": "`vae.train.fit`",
         "plain": "plain PyTorch loop",
         "pyro": "Pyro SVI",
-        "ours_1thread": "`vae.train.fit`, 1 torch thread (extra)",
+        "ours_default_threads": f"`vae.train.fit`, torch's default {t.get('default_threads')} "
+        "threads (extra)",
     }
     rows = []
     for key, r in t["rows"].items():

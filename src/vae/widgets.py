@@ -270,7 +270,7 @@ def kl_gap_results(
 ) -> dict[tuple[int, str, float], GapResult]:
     """Exact log p(x), ELBO and KL(q || p(z|x)) for every (M, q choice, scale), in float64.
 
-    ``q`` is one of :data:`Q_CHOICES`: :meth:`~vae.linear.LinearGaussian.best_diagonal_q`,
+    ``q`` is one of ``Q_CHOICES``: :meth:`~vae.linear.LinearGaussian.best_diagonal_q`,
     :meth:`~vae.linear.LinearGaussian.marginal_q`, or the posterior mean with the best diagonal
     std times ``scale`` (scale 1 is the best diagonal q). For the first two, ``scale`` is 1.
     """

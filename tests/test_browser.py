@@ -205,7 +205,7 @@ def test_every_page_offline(book_html: Path, browser, screenshot_dir: Path) -> N
                     problems.append("the widget manager could not display a widget")
             if re.search(r'class="[^"]*\bmath\b', source):
                 try:
-                    page.wait_for_selector("mjx-container", timeout=TIMEOUT_MS)
+                    page.wait_for_selector("mjx-container", state="attached", timeout=TIMEOUT_MS)
                 except Exception:
                     problems.append("math on the page but MathJax typeset nothing")
             page.wait_for_timeout(300)  # late errors (fonts, lazy modules)

@@ -75,6 +75,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
+        "markers", "browser: headless chromium on the built book; deselect with -m 'not browser'"
+    )
+    config.addinivalue_line(
         "markers", "binder: builds a fresh Binder-like environment (slow); -m 'not binder'"
     )
     config.addinivalue_line(

@@ -7,19 +7,18 @@ MathJax with no raw ``$$``/``\\(`` left in the visible text; widgets rendered wh
 embeds widget views; every relative link pointing at an existing file (and anchor). On the
 widget pages, moving a slider with the keyboard and clicking each toggle button must change
 the displayed numbers/figure -- with no kernel, through the JS links of ``vae.widgets``.
-A full-page screenshot of each page goes to ``_build/screenshots/`` (next to ``html/``).
+A full-page screenshot of each page goes to ``_build/screenshots/``.
 
-Needs ``/usr/bin/chromium`` (``tools/install_browser.sh``) and the ``playwright`` package; never
-``playwright install``. Uses the book in ``$VAE_BOOK_HTML`` or ``_build/html``, building it
-(``tools/build_book.sh``) when missing. Marked ``browser``; deselect with ``-m "not browser"``.
+Needs ``/usr/bin/chromium`` (``tools/install_browser.sh``) and the ``playwright`` package;
+never ``playwright install``. Uses the session's fresh build (``book_html`` in
+``conftest.py``), or the ``html`` folder named by ``$VAE_BOOK_HTML``. Marked ``browser``;
+deselect with ``-m "not browser"``.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
@@ -44,25 +43,10 @@ TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="session")
-def book_html() -> Path:
-    html = Path(os.environ.get("VAE_BOOK_HTML", ROOT / "_build" / "html"))
-    if not (html / "index.html").exists():
-        bindir = Path(sys.executable).parent
-        env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
-        script = ROOT / "tools" / "build_book.sh"
-        cmd = (
-            ["bash", str(script)]
-            if script.exists()
-            else [str(bindir / "jupyter-book"), "build", ".", "-W", "-n", "--keep-going"]
-        )
-        subprocess.run(cmd, cwd=ROOT, env=env, check=True, timeout=1800)
-    assert (html / "index.html").exists(), f"no built book in {html}"
-    return html
-
-
-@pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("no /usr/bin/chromium on CI: .ci/run must run tools/install_browser.sh")
         pytest.skip("no /usr/bin/chromium: run tools/install_browser.sh")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
@@ -72,8 +56,8 @@ def browser():
 
 
 @pytest.fixture(scope="session")
-def screenshot_dir(book_html: Path) -> Path:
-    out = book_html.parent / "screenshots"  # _build/screenshots for _build/html
+def screenshot_dir() -> Path:
+    out = ROOT / "_build" / "screenshots"  # for a person to look at after the run
     out.mkdir(parents=True, exist_ok=True)
     return out
 

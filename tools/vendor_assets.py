@@ -17,6 +17,8 @@ from sphinx.config import Config
 from sphinx.errors import ConfigError
 
 VENDOR_PREFIX = "vendor/"
+# Loaded through nb_ipywidgets_js, on widget pages only, before require.js.
+WIDGET_PAGE_ONLY = ("vae-widgets.js",)
 
 
 def _name(entry) -> str:
@@ -25,7 +27,9 @@ def _name(entry) -> str:
 
 def _config_inited(app: Sphinx, config: Config) -> None:
     config.html_js_files = [
-        e for e in config.html_js_files if not _name(e).startswith(VENDOR_PREFIX)
+        e
+        for e in config.html_js_files
+        if not _name(e).startswith(VENDOR_PREFIX) and _name(e) not in WIDGET_PAGE_ONLY
     ]
     config.html_css_files = [
         e for e in config.html_css_files if not _name(e).startswith(VENDOR_PREFIX)
@@ -42,6 +46,20 @@ def _config_inited(app: Sphinx, config: Config) -> None:
         )
 
 
+def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Drop repeated <script>s. Sphinx 7.4 keeps a body-only script added after the builder
+    started twice (its filename None vs ''), so sphinx-thebe's `const THEBE_JS_URL = ...`
+    ran twice and threw "Identifier 'THEBE_JS_URL' has already been declared" on every page."""
+    seen, unique = set(), []
+    for js in context.get("script_files", []):
+        key = (js.filename or "", tuple(sorted((k, str(v)) for k, v in js.attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    context["script_files"] = unique
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _config_inited, priority=900)
+    app.connect("html-page-context", _dedupe_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

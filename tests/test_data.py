@@ -49,3 +49,12 @@ def test_unknown_split_raises(split):
 def test_integer_dtype_raises():
     with pytest.raises(ValueError, match="floating-point"):
         load_digits("train", dtype=torch.int64)
+
+
+def test_same_images_and_labels_as_scikit_learn():
+    from sklearn import datasets
+
+    bunch = datasets.load_digits()
+    x, y = load_digits("all", dtype=torch.float64, return_labels=True)
+    assert torch.equal(x, torch.as_tensor(bunch.data))
+    assert torch.equal(y, torch.as_tensor(bunch.target))

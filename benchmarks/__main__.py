@@ -80,6 +80,16 @@ def main(argv: list[str] | None = None) -> int:
         help="torch intra-op threads for the in-process sections (default 1; 0 = torch's "
         "default). The book build keeps the default, as `make book` does.",
     )
+    parser.add_argument(
+        "--book-one-thread",
+        action="store_true",
+        help="also time a third (cold) book build with OMP_NUM_THREADS=1 (adds ~2 min)",
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the sections of an existing DIR/results.json that this run does not redo",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -120,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     def run_book() -> dict:
         if args.smoke:
             return {"available": False, "reason": "skipped in --smoke mode"}
-        return book.run(log=_log)
+        return book.run(one_thread=args.book_one_thread, log=_log)
 
     plan = [
         ("training", lambda: training.run(**cfg["training"], log=_log)),
@@ -135,6 +145,18 @@ def main(argv: list[str] | None = None) -> int:
     results["section_timing"] = timing
     results["total_seconds"] = time.perf_counter() - start
     results["total_cpu_seconds"] = _common.cpu_seconds_total() - cpu_start
+    old_path = args.out / "results.json"
+    if args.merge and old_path.exists():
+        old = json.loads(old_path.read_text("utf-8"))
+        redone = {name: results["started"] for name in args.only}
+        merged = {**old.get("merged_sections", {}), **redone}
+        old_timing = old.get("section_timing", {})
+        for name in SECTIONS:
+            if name not in args.only and name in old:
+                results[name] = old[name]
+                timing.setdefault(name, old_timing.get(name, {}))
+        results["merged_sections"] = merged
+        results["first_started"] = old.get("first_started", old.get("started"))
     results = _finite(results)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n", "utf-8")

@@ -8,7 +8,10 @@ by work going on in the checkout. The build is the project's own ``tools/build_b
 
 * cold: no ``_build`` at all, every chapter executes;
 * warm: the same command again with nothing changed: every chapter is a cache hit (Sphinx still
-  re-reads every page because of ``--all``).
+  re-reads every page because of ``--all``);
+* with ``one_thread`` (``--book-one-thread``), cold again with ``OMP_NUM_THREADS=1`` in the
+  environment (so every kernel's PyTorch uses one
+  thread), to measure what thread oversubscription costs the book on a small machine.
 
 Per-chapter execution times are read from the jupyter-cache that myst-nb fills during the cold
 build (``_build/.jupyter_cache``, field ``execution_seconds`` of each cache record).
@@ -52,8 +55,8 @@ def snapshot(dest: Path) -> int:
     return n
 
 
-def _build(book: Path, jb: str) -> tuple[float, int, str]:
-    env = {**os.environ, "JUPYTER_BOOK": jb}
+def _build(book: Path, jb: str, extra_env: dict[str, str] | None = None) -> tuple[float, int, str]:
+    env = {**os.environ, "JUPYTER_BOOK": jb, **(extra_env or {})}
     start = time.perf_counter()
     proc = subprocess.run(
         ["bash", str(book / "tools" / "build_book.sh")],
@@ -80,7 +83,7 @@ def chapter_times(book: Path) -> dict[str, float | None]:
     return dict(sorted(out.items()))
 
 
-def run(log=print) -> dict[str, Any]:
+def run(one_thread: bool = False, log=print) -> dict[str, Any]:
     jb = str(ROOT / ".venv" / "bin" / "jupyter-book")
     if not Path(jb).exists():
         jb = shutil.which("jupyter-book") or "jupyter-book"
@@ -94,7 +97,22 @@ def run(log=print) -> dict[str, Any]:
         chapters = chapter_times(book) if rc_cold == 0 or (book / "_build").exists() else {}
         warm, rc_warm, tail_warm = _build(book, jb)
         log(f"  book warm build: {warm:.1f} s (exit {rc_warm})")
+        one = None
+        if one_thread:
+            # The same cold build with every kernel limited to one OpenMP/torch thread.
+            shutil.rmtree(book / "_build")
+            one, rc_one, _ = _build(book, jb, {"OMP_NUM_THREADS": "1"})
+            one_chapters = chapter_times(book) if (book / "_build").exists() else {}
+            log(f"  book cold build, OMP_NUM_THREADS=1: {one:.1f} s (exit {rc_one})")
+    extra = {}
+    if one is not None:
+        extra = {
+            "cold_one_thread_seconds": one,
+            "cold_one_thread_exit_code": rc_one,
+            "chapter_execution_seconds_one_thread": one_chapters,
+        }
     return {
+        **extra,
         "available": True,
         "files_copied": n_files,
         "cold_seconds": cold,

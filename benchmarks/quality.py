@@ -52,15 +52,16 @@ def train_vae(
     n_val: int,
     seed: int = 0,
     hidden: tuple[int, ...] = (128,),
+    lr: float = 1e-3,
 ) -> tuple[VAE, dict[str, Any]]:
     """Early-stopped VAE: choose the epoch count on a validation split, retrain on all."""
     x_fit, x_val = x_train[:-n_val], x_train[-n_val:]
     probe = VAE(latent_dim=latent_dim, hidden=hidden, seed=seed)
-    hist = fit(probe, x_fit, x_val, epochs=max_epochs, seed=seed, progress=False)
+    hist = fit(probe, x_fit, x_val, epochs=max_epochs, lr=lr, seed=seed, progress=False)
     smooth = _smooth(hist.test_elbo, window=10)
     best = max(range(len(smooth)), key=smooth.__getitem__) + 1
     model = VAE(latent_dim=latent_dim, hidden=hidden, seed=seed)
-    h2 = fit(model, x_train, epochs=best, seed=seed, progress=False)
+    h2 = fit(model, x_train, epochs=best, lr=lr, seed=seed, progress=False)
     model.cpu().eval()
     info = {
         "best_epoch": best,
@@ -91,6 +92,7 @@ def run(
     deq_draws: int,
     n_test: int | None = None,
     n_train: int | None = None,
+    lr: float = 1e-3,
     log=print,
 ) -> tuple[dict[str, Any], dict[int, VAE]]:
     x_train = load_digits("train", dtype=torch.float64)[:n_train]
@@ -156,7 +158,7 @@ def run(
                 f"exact E_u log p(x+u), closed-form ML fit on x+u; {deq_draws} draws",
             )
         )
-        model, info = train_vae(m, x_train32, max_epochs, n_val)
+        model, info = train_vae(m, x_train32, max_epochs, n_val, lr=lr)
         vaes[m], training[m] = model, info
         log(
             f"  VAE M={m}: best epoch {info['best_epoch']}/{max_epochs}, "
@@ -194,6 +196,7 @@ def run(
             "latent_dims": list(latent_dims),
             "ks": list(ks),
             "max_epochs": max_epochs,
+            "lr": lr,
             "n_val": n_val,
             "n_train": x_train.shape[0],
             "n_test": x_test.shape[0],

@@ -145,6 +145,7 @@ def _estimator(e: dict) -> list[str]:
             _f(r["cpu_seconds"]),
             _f(r["peak_rss_growth_mb"], ".0f"),
             _f(r["time_over_naive"]),
+            _f(r.get("cpu_time_over_naive")),
             _f(r["memory_over_naive"]),
             _f(r["mean_nats"]),
         ]
@@ -157,7 +158,8 @@ def _estimator(e: dict) -> list[str]:
             "wall s",
             "CPU s",
             "peak memory +MB",
-            "time ÷ naive",
+            "wall time ÷ naive",
+            "CPU time ÷ naive",
             "memory ÷ naive",
             "mean log p_K (nats)",
         ],
@@ -187,10 +189,21 @@ def _book(b: dict) -> list[str]:
             ],
         ],
     )
+    if b.get("cold_one_thread_seconds") is not None:
+        one = b["cold_one_thread_seconds"]
+        out[-1:-1] = [
+            f"| cold again, `OMP_NUM_THREADS=1` (one torch thread per kernel) | {one:.1f} | "
+            f"≤ {g['cold_seconds']} s ({_mark(one <= g['cold_seconds'])}) | "
+            f"{b['cold_one_thread_exit_code']} |"
+        ]
     ch = b.get("chapter_execution_seconds") or {}
+    ch1 = b.get("chapter_execution_seconds_one_thread") or {}
     if ch:
-        out += ["Execution time of each chapter during the cold build (jupyter-cache):", ""]
-        out += _table(["notebook", "seconds"], [[k, _f(v, ".1f")] for k, v in ch.items()])
+        out += ["Execution time of each chapter during the cold builds (jupyter-cache):", ""]
+        out += _table(
+            ["notebook", "seconds (default threads)", "seconds (OMP_NUM_THREADS=1)"],
+            [[k, _f(v, ".1f"), _f(ch1.get(k), ".1f")] for k, v in ch.items()],
+        )
     if b.get("log_tail"):
         out += ["Build log (tail):", "", "```", b["log_tail"], "```", ""]
     return out
@@ -219,19 +232,31 @@ def _widgets(w: dict) -> list[str]:
 
 def to_markdown(res: dict) -> str:
     env = res["environment"]
+    timing = res.get("section_timing", {})
+    wall = sum(t.get("seconds", 0) for t in timing.values())
+    cpu = sum(t.get("cpu_seconds", 0) for t in timing.values())
     out = [
         "# Benchmark results",
         "",
-        f"Run {res['started']} ({res['mode']} mode) in {res['total_seconds']:.0f} s "
-        f"({res['total_cpu_seconds']:.0f} CPU s) on "
-        f"device `{env['device']}`, {env['cpu_count']} CPUs, {env['torch_threads']} torch "
-        f"threads, torch {env['torch']}, Python {env['python']}; load average at start "
+        f"Run {res.get('first_started') or res['started']} ({res['mode']} mode), "
+        f"{wall:.0f} s in all ({cpu:.0f} CPU s) on device `{env['device']}`, "
+        f"{env['cpu_count']} CPUs, {env['torch_threads']} torch thread(s) (PyTorch's default: "
+        f"{env.get('torch_default_threads')}), torch {env['torch']}, Python {env['python']}; "
+        "load average at start "
         f"{env['load_average_at_start']}.",
         "",
         "Timings on a shared machine are noisy: compare the ratios, which are measured against "
         "a reference timed in the same run (interleaved), rather than absolute seconds.",
         "",
     ]
+    if res.get("merged_sections"):
+        out += [
+            "Sections re-run (merged into an earlier run started "
+            f"{res.get('first_started')}): "
+            + ", ".join(f"{k} at {v}" for k, v in res["merged_sections"].items())
+            + ".",
+            "",
+        ]
     timing = res.get("section_timing", {})
     if timing:
         out += [
@@ -239,6 +264,7 @@ def to_markdown(res: dict) -> str:
             + ", ".join(
                 f"{k} {v['seconds']:.0f} s ({v['cpu_seconds']:.0f} CPU s)"
                 for k, v in timing.items()
+                if v
             )
             + ".",
             "",

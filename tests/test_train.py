@@ -40,6 +40,7 @@ def test_fit_leaves_the_global_random_state_alone():
     [
         ({"epochs": 0}, "epochs"),
         ({"batch_size": 0}, "batch_size"),
+        ({"n_samples": 0}, "n_samples"),
         ({"lr": -1.0}, "lr"),
         ({"x_test": XT[:, :10]}, "shape"),
         ({"x_train": X + 0.5}, "counts"),

@@ -129,13 +129,22 @@ class VAE(nn.Module):
         """
         x = self.check_input(x)
         check_positive_int(n_samples, "n_samples")
-        if q is None:
-            q = self.encoder(x)
-        elif tuple(q.batch_shape) != (x.shape[0],) or tuple(q.event_shape) != (self.latent_dim,):
+        if q is not None and (
+            tuple(q.batch_shape) != (x.shape[0],) or tuple(q.event_shape) != (self.latent_dim,)
+        ):
             raise ValueError(
                 f"q must have batch shape [{x.shape[0]}] and event shape [{self.latent_dim}], "
                 f"got {tuple(q.batch_shape)} and {tuple(q.event_shape)}"
             )
+        return self._elbo(x, n_samples, analytic_kl, q)
+
+    def _elbo(
+        self, x: Tensor, n_samples: int = 1, analytic_kl: bool = True, q: Distribution | None = None
+    ) -> ELBO:
+        """:meth:`elbo` without its checks of the data (dtype, counts), for a training loop that
+        checked the whole data set once."""
+        if q is None:
+            q = self.encoder(x)
         z = q.rsample((n_samples,))  # [S, N, M], z = mu + sigma * eps
         log_lik = self.decode(z).log_prob(x).mean(0)
         if analytic_kl:

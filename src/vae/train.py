@@ -72,6 +72,7 @@ def fit(
     """
     check_positive_int(epochs, "epochs")
     check_positive_int(batch_size, "batch_size")
+    check_positive_int(n_samples, "n_samples")
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr!r}")
     model.check_input(x_train)
@@ -97,7 +98,7 @@ def fit(
             total = torch.zeros((), device=device)
             for i in range(0, n, batch_size):
                 xb = x_train[perm[i : i + batch_size]]
-                elbo = model.elbo(xb, n_samples=n_samples).elbo
+                elbo = model._elbo(xb, n_samples=n_samples).elbo  # x_train checked above
                 opt.zero_grad(set_to_none=True)
                 (-elbo.mean()).backward()
                 opt.step()

@@ -9,7 +9,7 @@
 # requirements.txt) changed since the cache was last filled, or with --force, it deletes
 # the jupyter-cache and every chapter executes again. --output DIR builds into DIR/_build
 # with its own (empty) cache: a fully fresh build, as the book test does.
-# Sphinx always re-reads every page (--all), so every warning is reported on every build.
+# Sphinx re-reads every page (--all) unless the previous build of the folder was clean.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,6 +44,7 @@ if [[ $force == 1 ]]; then
 elif [[ -d $cache && "$(cat "$keyfile" 2>/dev/null)" != "$key" ]]; then
     echo "build_book: src/vae or requirements.txt changed: clearing $cache (chapters re-execute)"
     rm -rf "$cache"
+    force=1  # and Sphinx must re-read every page, or it keeps the old outputs
 fi
 # From here on the cache only holds executions against this package state.
 mkdir -p "$build"
@@ -51,8 +52,14 @@ echo "$key" > "$keyfile"
 # If the package changes while the build runs, the cache may mix both states: forget the key.
 trap '[[ "$(package_key)" == "$key" ]] || rm -f "$keyfile"' EXIT
 
-args=(build "$ROOT" --all -W -n --keep-going)
+# Sphinx re-reads only changed pages on a warm build, so a page's warnings are reported only
+# when it is read: re-read every page (--all) unless the last build of this folder was clean.
+okfile="$build/.last-build-clean"
+args=(build "$ROOT" -W -n --keep-going)
+[[ -f $okfile && $force == 0 ]] || args+=(--all)
+rm -f "$okfile"
 [[ -n $output ]] && args+=(--path-output "$output")
 start=$SECONDS
 "$JB" "${args[@]}"
+touch "$okfile"  # reached only when the build passed (set -e)
 echo "build_book: built $build/html in $((SECONDS - start)) s"

@@ -137,3 +137,20 @@ def test_other_bad_inputs_raise(model):
         VAE(likelihood="bernoulli")
     with pytest.raises(ValueError, match="n must be"):
         model.sample(0)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**16), scale=st.floats(0.1, 40.0))
+def test_count_binomial_log_prob_equals_torch_binomial(seed, scale):
+    from torch.distributions import Binomial
+
+    from vae.decoder import CountBinomial
+
+    g = torch.Generator().manual_seed(seed)
+    logits = scale * torch.randn(3, 5, 64, generator=g, dtype=torch.float64)
+    counts = torch.randint(0, 17, (5, 64), generator=g).double()
+    ours = CountBinomial(16, logits=logits)
+    theirs = Binomial(16, logits=logits)
+    torch.testing.assert_close(ours.log_prob(counts), theirs.log_prob(counts), rtol=0, atol=1e-9)
+    assert ours.expand((2, 3, 5, 64)).log_prob(counts).shape == (2, 3, 5, 64)
+    torch.testing.assert_close(ours.mean, theirs.mean)

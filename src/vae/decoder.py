@@ -33,9 +33,11 @@ class CountBinomial(Binomial):
         self._log_comb = self._log_comb - torch.lgamma(self._n - k + 1)
 
     def expand(self, batch_shape: torch.Size, _instance: object = None) -> CountBinomial:
+        """The same distribution with its logits broadcast to ``batch_shape``."""
         return CountBinomial(self._n, self.logits.expand(torch.Size(batch_shape)))
 
     def log_prob(self, value: Tensor) -> Tensor:
+        """log Binomial(value; n, sigmoid(logits)) in nats, for whole-number ``value`` in 0..n."""
         if self._validate_args:
             self._validate_sample(value)
         logits = self.logits

@@ -50,3 +50,10 @@ def test_bad_settings_raise_value_error(kwargs, message):
     args = {"model": VAE(hidden=(16,)), "x_train": X[:10], "progress": False} | kwargs
     with pytest.raises(ValueError, match=message):
         fit(**args)
+
+
+def test_model_is_returned_on_the_device_it_came_on():
+    model = VAE(hidden=(16,))
+    fit(model, X[:64], epochs=1, progress=False)  # CUDA if present, else CPU
+    assert all(p.device.type == "cpu" for p in model.parameters())
+    assert torch.isfinite(model.elbo(XT[:8]).elbo).all()  # CPU data still work

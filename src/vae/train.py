@@ -68,7 +68,9 @@ def fit(
     """Maximize the ELBO of ``model`` on ``x_train`` [N, D] by minibatch Adam; return the history.
 
     Each step uses the single-sample (``n_samples=1``) reparameterized ELBO of a minibatch. The
-    model is moved to ``device`` (default: :func:`default_device`) and left there.
+    model trains on ``device`` (default: :func:`default_device`, so CUDA when present, e.g. on
+    Colab) and is then moved back to the device it came on, so code that follows keeps working
+    with CPU tensors; results agree across devices up to floating-point rounding.
     """
     check_positive_int(epochs, "epochs")
     check_positive_int(batch_size, "batch_size")
@@ -79,6 +81,7 @@ def fit(
     if x_test is not None:
         model.check_input(x_test)
     device = torch.device(device) if device is not None else default_device()
+    home = next(model.parameters()).device
     model.to(device)
     x_train = x_train.to(device)
     x_test = x_test.to(device) if x_test is not None else None
@@ -109,4 +112,5 @@ def fit(
                 with torch.no_grad():
                     history.test_elbo.append(model.elbo(x_test).elbo.mean().item())
     history.seconds = time.perf_counter() - start
+    model.to(home)
     return history

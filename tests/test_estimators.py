@@ -75,9 +75,16 @@ def test_score_function_gradient_is_unbiased_but_noisier_than_reparam(linear, q_
     assert reparam.variance.sum() < score.variance.sum() / 100
 
 
-def test_gradient_functions_agree_with_gradient_variance_shapes(linear, q_params):
-    g = score_function_gradient(lambda z: linear.log_joint(XT64, z), *q_params, n_samples=3)
-    assert g.shape == (1, 4, 6)
+def test_gradient_functions_agree_with_gradient_variance(linear, q_params):
+    f = lambda z: linear.log_joint(XT64, z)  # noqa: E731
+    for name, single in (("score", score_function_gradient), ("reparam", reparam_gradient)):
+        torch.manual_seed(0)
+        g = single(f, *q_params, n_samples=3, n_draws=50)
+        torch.manual_seed(0)
+        stats = gradient_variance(name, f, *q_params, n_samples=3, n_draws=50)
+        assert g.shape == (50, 4, 6)
+        torch.testing.assert_close(stats.mean, g.mean(0))
+        torch.testing.assert_close(stats.variance, g.var(0))
     with pytest.raises(ValueError, match="estimator"):
         gradient_variance("pathwise", lambda z: z.sum(-1), *q_params)
     with pytest.raises(ValueError, match=r"\[N, M\]"):
@@ -123,3 +130,5 @@ def test_bad_k_and_missing_proposal_raise(model, linear):
         log_marginal_is(linear, XT64, 10)
     with pytest.raises(ValueError, match="batch shape"):
         log_marginal_is(linear, XT64, 10, q=linear.best_diagonal_q(XT64[:2]))
+    with pytest.raises(ValueError, match=r"event shape \[3\]"):
+        log_marginal_is(linear, XT64, 10, q=diagonal_gaussian(torch.zeros(4, 2), torch.zeros(4, 2)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from torch.distributions import Distribution
 
 
 def check_data(x: object, dim: int | None = None, name: str = "x") -> Tensor:
@@ -36,6 +37,22 @@ def check_counts(x: Tensor, total_count: int, name: str = "x") -> Tensor:
     if not torch.equal(x, x.round()):
         raise ValueError(f"{name} must hold integer counts for a Binomial decoder")
     return x
+
+
+def check_q(
+    q: Distribution, n: int, latent_dim: int, allow_unbatched: bool = False
+) -> Distribution:
+    """Check that ``q`` is a distribution over [latent_dim] vectors, one per data point (batch
+    shape [n]; also [] with ``allow_unbatched``); return it."""
+    batch = tuple(q.batch_shape)
+    if (batch != (n,) and not (allow_unbatched and batch == ())) or tuple(q.event_shape) != (
+        latent_dim,
+    ):
+        raise ValueError(
+            f"q must have batch shape [{n}] and event shape [{latent_dim}], "
+            f"got {batch} and {tuple(q.event_shape)}"
+        )
+    return q
 
 
 def check_positive_int(value: object, name: str) -> int:

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution, Independent, Normal, kl_divergence
 
-from vae._checks import check_positive_int
+from vae._checks import check_positive_int, check_q
 from vae.encoder import diagonal_gaussian
 from vae.linear import LinearGaussian
 from vae.model import VAE
@@ -48,8 +48,8 @@ def log_marginal_is(
         if not isinstance(model, VAE):
             raise ValueError("a proposal q is needed for a model without an encoder")
         q = model.encoder(x)
-    elif tuple(q.batch_shape) != (n,):
-        raise ValueError(f"q must have batch shape [{n}], got {tuple(q.batch_shape)}")
+    else:
+        check_q(q, n, model.latent_dim)
     chunk = max(1, min(k, max_elements // (n * d)))
     parts = []
     for start in range(0, k, chunk):

@@ -24,7 +24,7 @@ from torch.distributions import (
     kl_divergence,
 )
 
-from vae._checks import check_data, check_positive_int
+from vae._checks import check_data, check_positive_int, check_q
 
 
 def _as_mvn(q: Distribution) -> MultivariateNormal:
@@ -168,12 +168,7 @@ class LinearGaussian:
         and E_q log p(z) = log N(m; 0, I) - tr(C) / 2.
         """
         x = self.check_input(x)
-        q = _as_mvn(q)
-        if tuple(q.batch_shape) not in ((x.shape[0],), ()) or q.event_shape != (self.latent_dim,):
-            raise ValueError(
-                f"q must have batch shape [{x.shape[0]}] and event shape [{self.latent_dim}], "
-                f"got {tuple(q.batch_shape)} and {tuple(q.event_shape)}"
-            )
+        q = check_q(_as_mvn(q), x.shape[0], self.latent_dim, allow_unbatched=True)
         m, cov = q.mean, q.covariance_matrix
         tr_wcw = torch.einsum("dm,...mk,dk->...", self.W, cov, self.W)
         tr_c = cov.diagonal(dim1=-2, dim2=-1).sum(-1)

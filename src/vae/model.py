@@ -21,7 +21,7 @@ from torch.distributions import (
     kl_divergence,
 )
 
-from vae._checks import check_counts, check_data, check_positive_int
+from vae._checks import check_counts, check_data, check_positive_int, check_q
 from vae.decoder import BinomialDecoder, GaussianDecoder
 from vae.encoder import Encoder, FullCovarianceEncoder
 
@@ -129,13 +129,8 @@ class VAE(nn.Module):
         """
         x = self.check_input(x)
         check_positive_int(n_samples, "n_samples")
-        if q is not None and (
-            tuple(q.batch_shape) != (x.shape[0],) or tuple(q.event_shape) != (self.latent_dim,)
-        ):
-            raise ValueError(
-                f"q must have batch shape [{x.shape[0]}] and event shape [{self.latent_dim}], "
-                f"got {tuple(q.batch_shape)} and {tuple(q.event_shape)}"
-            )
+        if q is not None:
+            check_q(q, x.shape[0], self.latent_dim)
         return self._elbo(x, n_samples, analytic_kl, q)
 
     def _elbo(

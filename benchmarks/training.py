@@ -42,6 +42,16 @@ BATCH_SIZE = 128
 LR = 1e-3
 
 
+def _loader(x: torch.Tensor, seed: int) -> DataLoader:
+    """The examples-style DataLoader both reference loops use: shuffled, seeded minibatches."""
+    return DataLoader(
+        TensorDataset(x),
+        batch_size=BATCH_SIZE,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(seed),
+    )
+
+
 def _new_model(seed: int) -> VAE:
     return VAE(latent_dim=LATENT_DIM, hidden=HIDDEN, seed=seed)
 
@@ -67,12 +77,7 @@ def train_plain(x: torch.Tensor, epochs: int, seed: int, device: torch.device) -
     n_trials = model.decoder.total_count
     enc, dec = model.encoder.net, model.decoder.net
     torch.manual_seed(seed)
-    loader = DataLoader(
-        TensorDataset(x),
-        batch_size=BATCH_SIZE,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(seed),
-    )
+    loader = _loader(x, seed)
     # log C(16, x): a constant of the loss, kept so the loss is the true negative ELBO in nats.
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     for _ in range(epochs):
@@ -132,12 +137,7 @@ def train_pyro(x: torch.Tensor, epochs: int, seed: int, device: torch.device) ->
 
     pyro.clear_param_store()
     pyro.set_rng_seed(seed)
-    loader = DataLoader(
-        TensorDataset(x),
-        batch_size=BATCH_SIZE,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(seed),
-    )
+    loader = _loader(x, seed)
     svi = SVI(p_model, guide, Adam({"lr": LR}), loss=Trace_ELBO())
     for _ in range(epochs):
         epoch_loss = 0.0

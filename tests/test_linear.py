@@ -24,8 +24,8 @@ def model():
 
 
 def test_log_marginal_matches_the_gaussian_evaluated_directly(model):
-    W, b, s2 = model.W.numpy(), model.b.numpy(), float(model.sigma2)
-    cov = W @ W.T + s2 * np.eye(64)
+    W, b, t2 = model.W.numpy(), model.b.numpy(), float(model.tau2)
+    cov = W @ W.T + t2 * np.eye(64)
     diff = XT.numpy() - b
     _, logdet = np.linalg.slogdet(cov)
     maha = np.einsum("nd,nd->n", diff, np.linalg.solve(cov, diff.T).T)
@@ -130,5 +130,9 @@ def test_bad_inputs_raise_value_error(model):
         model.elbo(XT[:3], model.best_diagonal_q(XT[:4]))
     with pytest.raises(ValueError, match="orthogonal"):
         model.rotate(torch.ones(5, 5, dtype=torch.float64))
-    with pytest.raises(ValueError, match="sigma2 must be positive"):
+    with pytest.raises(ValueError, match="tau2 must be positive"):
         LinearGaussian(model.W, model.b, torch.tensor(0.0))
+
+
+def test_sigma2_is_the_old_name_of_the_noise_variance_tau2(model):
+    assert model.sigma2 is model.tau2

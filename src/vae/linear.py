@@ -1,10 +1,13 @@
 """The linear-Gaussian model (probabilistic PCA), where every quantity of the book is exact.
 
-    p(z) = N(0, I_M),   p(x|z) = N(x; W z + b, sigma2 I_D),   so   p(x) = N(x; b, W W^T + sigma2 I).
+    p(z) = N(0, I_M),   p(x|z) = N(x; W z + b, tau2 I_D),   so   p(x) = N(x; b, W W^T + tau2 I).
+
+The noise variance is called tau2 (tau^2 in the book), not sigma2: sigma is the encoder's
+standard deviation.
 
 The posterior is Gaussian with a covariance shared by all x:
 
-    p(z|x) = N(z; A^{-1} W^T (x - b), sigma2 A^{-1}),   A = W^T W + sigma2 I_M,
+    p(z|x) = N(z; A^{-1} W^T (x - b), tau2 A^{-1}),   A = W^T W + tau2 I_M,
 
 so log p(x), the ELBO of any Gaussian q and KL(q || p(z|x)) all have closed forms, and
 ``log_marginal(x) == elbo(x, q) + kl_gap(x, q)`` holds to rounding error (Tipping & Bishop 1999).
@@ -40,20 +43,28 @@ def _as_mvn(q: Distribution) -> MultivariateNormal:
 
 @dataclass
 class LinearGaussian:
-    """Probabilistic PCA: ``W`` [D, M], ``b`` [D], noise variance ``sigma2`` (a 0-dim tensor)."""
+    """Probabilistic PCA: ``W`` [D, M], ``b`` [D], noise variance ``tau2`` (a 0-dim tensor).
+
+    ``x = W z + b + eta`` with ``z ~ N(0, I_M)`` and noise ``eta ~ N(0, tau2 I_D)``.
+    """
 
     W: Tensor
     b: Tensor
-    sigma2: Tensor
+    tau2: Tensor
 
     def __post_init__(self) -> None:
         if self.W.ndim != 2 or self.b.shape != (self.W.shape[0],):
             raise ValueError(
                 f"W must be [D, M] and b [D], got {tuple(self.W.shape)} and {tuple(self.b.shape)}"
             )
-        self.sigma2 = torch.as_tensor(self.sigma2, dtype=self.W.dtype)
-        if not (self.sigma2 > 0):
-            raise ValueError(f"sigma2 must be positive, got {float(self.sigma2)}")
+        self.tau2 = torch.as_tensor(self.tau2, dtype=self.W.dtype)
+        if not (self.tau2 > 0):
+            raise ValueError(f"tau2 must be positive, got {float(self.tau2)}")
+
+    @property
+    def sigma2(self) -> Tensor:
+        """The old name of :attr:`tau2`, kept so that code written before the rename runs."""
+        return self.tau2
 
     @property
     def x_dim(self) -> int:
@@ -68,7 +79,7 @@ class LinearGaussian:
         """Closed-form maximum likelihood (Tipping & Bishop 1999) on ``x`` [N, D].
 
         With S the sample covariance (divided by N), eigenvalues l_1 >= ... >= l_D and
-        eigenvectors U: sigma2 = mean(l_{M+1..D}), W = U_M (L_M - sigma2 I)^{1/2} R, b = mean(x).
+        eigenvectors U: tau2 = mean(l_{M+1..D}), W = U_M (L_M - tau2 I)^{1/2} R, b = mean(x).
         Every orthogonal R gives the same p(x). With R = I (the default) the columns of W are
         orthogonal and the posterior p(z|x) has a diagonal covariance; ``rotation_seed`` draws a
         random R instead (see :meth:`rotate`), which makes the posterior correlated.
@@ -82,11 +93,11 @@ class LinearGaussian:
         xc = x - b
         evals, evecs = torch.linalg.eigh(xc.T @ xc / n)
         evals, evecs = evals.flip(0).clamp_min(0), evecs.flip(1)
-        sigma2 = evals[latent_dim:].mean()
-        if not sigma2 > 0:
+        tau2 = evals[latent_dim:].mean()
+        if not tau2 > 0:
             raise ValueError(f"the data have rank <= latent_dim = {latent_dim}: no noise left")
-        W = evecs[:, :latent_dim] * (evals[:latent_dim] - sigma2).clamp_min(0).sqrt()
-        model = cls(W, b, sigma2)
+        W = evecs[:, :latent_dim] * (evals[:latent_dim] - tau2).clamp_min(0).sqrt()
+        model = cls(W, b, tau2)
         if rotation_seed is not None:
             model = model.rotate(random_rotation(latent_dim, rotation_seed, dtype=x.dtype))
         return model
@@ -101,7 +112,7 @@ class LinearGaussian:
         if R.shape != eye.shape or not torch.allclose(R.T @ R, eye, atol=1e-6):
             m = self.latent_dim
             raise ValueError(f"R must be an orthogonal [{m}, {m}] matrix, got {tuple(R.shape)}")
-        return LinearGaussian(self.W @ R.to(self.W.dtype), self.b, self.sigma2)
+        return LinearGaussian(self.W @ R.to(self.W.dtype), self.b, self.tau2)
 
     def check_input(self, x: object) -> Tensor:
         """Validate data: a finite float tensor [N, D] of the model's dtype."""
@@ -116,12 +127,12 @@ class LinearGaussian:
         return Independent(Normal(zero, torch.ones_like(zero)), 1)
 
     def likelihood(self, z: Tensor) -> Independent:
-        """p(x|z) = N(W z + b, sigma2 I) for ``z`` [..., M]; event shape [D]."""
-        return Independent(Normal(z @ self.W.T + self.b, self.sigma2.sqrt()), 1)
+        """p(x|z) = N(W z + b, tau2 I) for ``z`` [..., M]; event shape [D]."""
+        return Independent(Normal(z @ self.W.T + self.b, self.tau2.sqrt()), 1)
 
     def marginal(self) -> MultivariateNormal:
-        """p(x) = N(b, W W^T + sigma2 I)."""
-        cov = self.W @ self.W.T + self.sigma2 * torch.eye(self.x_dim, dtype=self.W.dtype)
+        """p(x) = N(b, W W^T + tau2 I)."""
+        cov = self.W @ self.W.T + self.tau2 * torch.eye(self.x_dim, dtype=self.W.dtype)
         return MultivariateNormal(self.b, covariance_matrix=cov)
 
     def log_marginal(self, x: Tensor) -> Tensor:
@@ -133,15 +144,15 @@ class LinearGaussian:
         return self.prior().log_prob(z) + self.likelihood(z).log_prob(x)
 
     def _precision(self) -> Tensor:
-        """Posterior precision A / sigma2, shape [M, M] (the same for every x)."""
+        """Posterior precision A / tau2, shape [M, M] (the same for every x)."""
         eye = torch.eye(self.latent_dim, dtype=self.W.dtype)
-        return (self.W.T @ self.W) / self.sigma2 + eye
+        return (self.W.T @ self.W) / self.tau2 + eye
 
     def posterior(self, x: Tensor) -> MultivariateNormal:
         """The exact p(z|x): batch shape [N], event shape [M]."""
         x = self.check_input(x)
         precision = self._precision()
-        mean = torch.linalg.solve(precision, ((x - self.b) @ self.W / self.sigma2).T).T
+        mean = torch.linalg.solve(precision, ((x - self.b) @ self.W / self.tau2).T).T
         return MultivariateNormal(mean, precision_matrix=precision.expand(x.shape[0], -1, -1))
 
     def best_diagonal_q(self, x: Tensor) -> Independent:
@@ -164,7 +175,7 @@ class LinearGaussian:
     def elbo(self, x: Tensor, q: Distribution) -> Tensor:
         """The exact ELBO E_q[log p(x, z)] + H[q] of a Gaussian q (batch [N]), shape [N].
 
-        With q = N(m, C): E_q log p(x|z) = log N(x; W m + b, sigma2 I) - tr(W C W^T) / (2 sigma2)
+        With q = N(m, C): E_q log p(x|z) = log N(x; W m + b, tau2 I) - tr(W C W^T) / (2 tau2)
         and E_q log p(z) = log N(m; 0, I) - tr(C) / 2.
         """
         x = self.check_input(x)
@@ -172,7 +183,7 @@ class LinearGaussian:
         m, cov = q.mean, q.covariance_matrix
         tr_wcw = torch.einsum("dm,...mk,dk->...", self.W, cov, self.W)
         tr_c = cov.diagonal(dim1=-2, dim2=-1).sum(-1)
-        exp_log_lik = self.likelihood(m).log_prob(x) - tr_wcw / (2 * self.sigma2)
+        exp_log_lik = self.likelihood(m).log_prob(x) - tr_wcw / (2 * self.tau2)
         exp_log_prior = self.prior().log_prob(m) - tr_c / 2
         return exp_log_lik + exp_log_prior + q.entropy()
 
@@ -184,8 +195,8 @@ class LinearGaussian:
         """Draw ``n`` data vectors x ~ p(x), shape [n, D]."""
         check_positive_int(n, "n")
         z = torch.randn(n, self.latent_dim, generator=generator, dtype=self.W.dtype)
-        eps = torch.randn(n, self.x_dim, generator=generator, dtype=self.W.dtype)
-        return z @ self.W.T + self.b + self.sigma2.sqrt() * eps
+        eta = torch.randn(n, self.x_dim, generator=generator, dtype=self.W.dtype)
+        return z @ self.W.T + self.b + self.tau2.sqrt() * eta
 
 
 def random_rotation(m: int, seed: int, dtype: torch.dtype = torch.float64) -> Tensor:

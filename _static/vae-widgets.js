@@ -1,4 +1,4 @@
-/* Offline support for the ipywidgets of the static book (see src/vae/widgets.py).
+/* Offline support for the ipywidgets of the static book (see src/vae/widgets/stack.py).
  *
  * The vendored widget manager (_static/vendor/html-manager/embed-amd.js) loads its icon fonts
  * from the folder of its AMD modules' uri, and require.js resolves that uri relative to the

@@ -1,4 +1,4 @@
-"""Unit tests for vae.widgets: exact numbers, the stack/link structure, latency, determinism."""
+"""Unit tests for vae.widgets: exact numbers, the stack/link structure, determinism."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ import torch
 
 from vae import widgets as W
 from vae.data import load_digits
+from vae.model import VAE
+from vae.train import fit
+from vae.widgets.stack import png_bytes
 
 
 @pytest.fixture(scope="module")
@@ -73,33 +76,36 @@ def test_kl_explorer_every_state_shows_its_own_leaf(kl_explorer):
     assert len(seen) == 3 * (2 + 3)
 
 
-def test_measure_latency(kl_explorer):
-    stats = W.measure_latency(kl_explorer, n_updates=50)
-    assert stats.n == 50
-    assert 0 <= stats.median_ms <= stats.max_ms
-    assert stats.median_ms < 1000  # generous: precomputed, a switch of stacks
-
-
 def test_png_bytes_is_png():
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(2, 1), dpi=50)
     fig.subplots().plot([0, 1], [1, 0])
-    png = W.png_bytes(fig)
+    png = png_bytes(fig)
     assert png.startswith(b"\x89PNG") and len(png) < 20_000
 
 
 @pytest.fixture(scope="module")
-def small_latent():
-    kwargs = dict(latent_dims=(1, 2), ks=(1, 10), epochs=2, n_eval=16, n_show=4)
-    return kwargs, W.latent_dim_results(**kwargs)
+def small_models():
+    """Two briefly trained VAEs (M = 1, 2): the explorer evaluates models, it never trains."""
+    x_train = load_digits("train")
+    models = {}
+    for m in (2, 1):  # out of order: the results come back sorted by M
+        models[m] = VAE(latent_dim=m, seed=0)
+        fit(models[m], x_train, epochs=2, progress=False, device="cpu")
+    return models
 
 
-def test_latent_results_deterministic_and_consistent(small_latent):
+@pytest.fixture(scope="module")
+def small_latent(small_models):
+    kwargs = dict(ks=(1, 10), n_eval=16, n_show=4)
+    return kwargs, W.latent_dim_results(small_models, **kwargs)
+
+
+def test_latent_results_deterministic_and_consistent(small_models, small_latent):
     kwargs, res = small_latent
-    threads = torch.get_num_threads()
-    again = W.latent_dim_results(**kwargs)
-    assert torch.get_num_threads() == threads  # restored
+    params = {m: [p.clone() for p in model.parameters()] for m, model in small_models.items()}
+    again = W.latent_dim_results(small_models, **kwargs)
     assert list(res) == [1, 2]
     for m, r in res.items():
         assert r.elbo == again[m].elbo and r.log_px == again[m].log_px
@@ -107,6 +113,8 @@ def test_latent_results_deterministic_and_consistent(small_latent):
         assert r.gap(10) == pytest.approx(r.log_px[10] - r.elbo)
         assert r.recon.shape == (4, 64) and r.samples.shape == (4, 64)
         assert np.isfinite([r.elbo, *r.log_px.values()]).all()
+        for p, p0 in zip(small_models[m].parameters(), params[m], strict=True):
+            assert torch.equal(p, p0)  # evaluated, not trained
 
 
 def test_latent_explorer(small_latent):
@@ -120,5 +128,8 @@ def test_latent_explorer(small_latent):
         assert "held-out ELBO" in numbers.value and "<img " in image.value
         shown.add((numbers.value, image.value))
     assert len(shown) == 4
-    stats = W.measure_latency(e, n_updates=50)
-    assert stats.n == 50 and stats.median_ms < 1000
+
+
+def test_latent_explorer_needs_models():
+    with pytest.raises(ValueError, match="trained models"):
+        W.latent_dim_explorer()

@@ -3,16 +3,22 @@
 One module per idea:
 
 * :mod:`vae.data` -- the scikit-learn digits as float tensors of counts, with a fixed split;
+* :mod:`vae.nn` -- the multilayer perceptrons inside the encoder and the decoders;
 * :mod:`vae.encoder` -- q_phi(z|x) = N(mu, diag(sigma^2)), the net outputs (mu, log sigma);
 * :mod:`vae.decoder` -- p_theta(x|z): Binomial(16, p) for counts, Gaussian for continuous data;
 * :mod:`vae.model` -- :class:`VAE` with its per-datapoint ELBO;
 * :mod:`vae.estimators` -- importance-sampled log p(x), the KL gap, active units, gradients;
 * :mod:`vae.linear` -- the linear-Gaussian model, where log p(x), p(z|x) and the gap are exact;
 * :mod:`vae.inference` -- per-datapoint inference and the amortization gap;
-* :mod:`vae.train` -- seeded minibatch Adam on the negative ELBO.
+* :mod:`vae.train` -- seeded minibatch Adam on the negative ELBO;
+* :mod:`vae.plot` -- image grids and Gaussian ellipses for the figures;
+* :mod:`vae.widgets` -- the book's interactive explorers, which also work in the static HTML
+  (needs ``ipywidgets``; imported on its own, ``import vae.widgets``).
 
 All log-densities are in nats.
 """
+
+from importlib.metadata import PackageNotFoundError, version
 
 from vae.data import load_digits
 from vae.decoder import BinomialDecoder, GaussianDecoder
@@ -37,4 +43,7 @@ __all__ = [
     "log_marginal_is",
 ]
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("vae")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from torch.distributions import Binomial, Independent, Normal
 
 from vae._checks import check_positive_int
-from vae.encoder import mlp
+from vae.nn import mlp
 
 
 class CountBinomial(Binomial):

@@ -13,16 +13,7 @@ from torch import Tensor, nn
 from torch.distributions import Independent, MultivariateNormal, Normal
 
 from vae._checks import check_data, check_positive_int
-
-
-def mlp(sizes: list[int], activation: type[nn.Module] = nn.Tanh) -> nn.Sequential:
-    """A multilayer perceptron: Linear layers of the given sizes with ``activation`` between."""
-    layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2:
-            layers.append(activation())
-    return nn.Sequential(*layers)
+from vae.nn import mlp
 
 
 def diagonal_gaussian(mu: Tensor, log_sigma: Tensor) -> Independent:

@@ -57,3 +57,15 @@ def test_model_is_returned_on_the_device_it_came_on():
     fit(model, X[:64], epochs=1, progress=False)  # CUDA if present, else CPU
     assert all(p.device.type == "cpu" for p in model.parameters())
     assert torch.isfinite(model.elbo(XT[:8]).elbo).all()  # CPU data still work
+
+
+def test_beta_weights_the_kl_term_so_a_larger_beta_buys_a_smaller_rate():
+    kl = {}
+    for beta in (0.5, 1.0, 8.0):
+        model = VAE(latent_dim=2, hidden=(32,), seed=0)
+        fit(model, X[:512], epochs=8, lr=5e-3, beta=beta, progress=False, device="cpu")
+        with torch.no_grad():
+            kl[beta] = model.elbo(XT).kl.mean().item()
+    assert kl[0.5] > kl[1.0] > kl[8.0]
+    with pytest.raises(ValueError, match="beta"):
+        fit(VAE(), X, epochs=1, beta=-1.0, progress=False)

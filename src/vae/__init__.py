@@ -5,7 +5,8 @@ One module per idea:
 * :mod:`vae.data` -- the scikit-learn digits as float tensors of counts, with a fixed split;
 * :mod:`vae.nn` -- the multilayer perceptrons inside the encoder and the decoders;
 * :mod:`vae.encoder` -- q_phi(z|x) = N(mu, diag(sigma^2)), the net outputs (mu, log sigma);
-* :mod:`vae.decoder` -- p_theta(x|z): Binomial(16, p) for counts, Gaussian for continuous data;
+* :mod:`vae.decoder` -- p_theta(x|z): Binomial(16, p) or Categorical(17) for counts, Bernoulli for
+  binary data, Gaussian for continuous data;
 * :mod:`vae.model` -- :class:`VAE` with its per-datapoint ELBO;
 * :mod:`vae.estimators` -- importance-sampled log p(x), the KL gap, active units, gradients;
 * :mod:`vae.linear` -- the linear-Gaussian model, where log p(x), p(z|x) and the gap are exact;
@@ -21,7 +22,7 @@ All log-densities are in nats.
 from importlib.metadata import PackageNotFoundError, version
 
 from vae.data import load_digits
-from vae.decoder import BinomialDecoder, GaussianDecoder
+from vae.decoder import BernoulliDecoder, BinomialDecoder, CategoricalDecoder, GaussianDecoder
 from vae.encoder import Encoder, FullCovarianceEncoder
 from vae.estimators import kl_gap, log_marginal_is
 from vae.linear import LinearGaussian
@@ -31,7 +32,9 @@ from vae.train import History, fit
 __all__ = [
     "ELBO",
     "VAE",
+    "BernoulliDecoder",
     "BinomialDecoder",
+    "CategoricalDecoder",
     "Encoder",
     "FullCovarianceEncoder",
     "GaussianDecoder",

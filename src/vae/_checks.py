@@ -35,7 +35,18 @@ def check_counts(x: Tensor, total_count: int, name: str = "x") -> Tensor:
             f"{name} must hold counts in 0..{total_count}, got values in [{lo:g}, {hi:g}]"
         )
     if not torch.equal(x, x.round()):
-        raise ValueError(f"{name} must hold integer counts for a Binomial decoder")
+        raise ValueError(f"{name} must hold integer counts 0..{total_count}")
+    return x
+
+
+def check_binary(x: Tensor, name: str = "x") -> Tensor:
+    """Check that ``x`` holds only 0s and 1s (stored as floats), e.g. binarized digits."""
+    if not ((x == 0) | (x == 1)).all():
+        bad = x[(x != 0) & (x != 1)][0].item()
+        raise ValueError(
+            f"{name} must be binary (0 or 1) for a Bernoulli decoder, got e.g. {bad:g}; "
+            "binarize grey levels first (vae.data.binarize)"
+        )
     return x
 
 

@@ -81,3 +81,11 @@ def dequantize(x: Tensor, generator: torch.Generator | None = None) -> Tensor:
     2016), so Gaussian and Binomial models can be compared in nats per image.
     """
     return x + torch.rand(x.shape, generator=generator, dtype=x.dtype)
+
+
+def binarize(x: Tensor, threshold: float = MAX_COUNT / 2) -> Tensor:
+    """Binary images for a Bernoulli decoder: 1 where the count exceeds ``threshold``, else 0.
+
+    Keeps ``x``'s shape and floating-point dtype.
+    """
+    return (x > threshold).to(x.dtype)

@@ -2,6 +2,10 @@
 
 * :class:`BinomialDecoder` for the digits: each pixel counts 0..16 inked sub-pixels, so
   p_theta(x|z) = prod_d Binomial(x_d; 16, p_d(z)) is a probability mass and log p(x) is in nats.
+* :class:`CategoricalDecoder` for the digits: each pixel gets its own Categorical over the
+  total_count + 1 values 0..16, so a pixel can be bimodal (mostly 0 or 16, as the digits' pixels
+  are), which no Binomial pixel can be. Also a probability mass: log p(x) is in nats.
+* :class:`BernoulliDecoder` for binary data (binarized digits, :func:`vae.data.binarize`).
 * :class:`GaussianDecoder` for continuous data: N(x; m(z), diag(s^2)) with a learned per-pixel
   log standard deviation log s.
 """
@@ -10,7 +14,14 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torch.distributions import Binomial, Independent, Normal
+from torch.distributions import (
+    Bernoulli,
+    Binomial,
+    Categorical,
+    Distribution,
+    Independent,
+    Normal,
+)
 
 from vae._checks import check_positive_int
 from vae.nn import mlp
@@ -67,6 +78,106 @@ class BinomialDecoder(nn.Module):
     def forward(self, z: Tensor) -> Independent:
         """p_theta(x|z) for ``z`` of shape [..., M]: batch shape [...], event shape [D]."""
         return Independent(CountBinomial(self.total_count, logits=self.net(z)), 1)
+
+
+class CountCategorical(Categorical):
+    """Categorical over the counts 0..K-1 that stores and returns counts as floats.
+
+    The same pmf as ``torch.distributions.Categorical`` (its ``log_prob`` and ``entropy``), plus
+    what the counts' scale gives a meaning to: ``mean`` = sum_k k p_k and ``variance`` (torch's
+    Categorical returns NaN for both, its categories being labels), and samples in the logits'
+    floating-point dtype, like the data. The logits are normalized with ``log_softmax`` rather
+    than torch's ``logits - logsumexp(logits)`` (the same values; a fused backward pass that
+    makes a training step on the digits about 3x faster).
+
+    Args:
+        logits: unnormalized log-probabilities, shape [..., K]; the batch shape is [...].
+        validate_args: as for any ``torch.distributions.Distribution``.
+    """
+
+    def __init__(self, logits: Tensor, validate_args: bool | None = None) -> None:
+        if logits.ndim < 1:
+            raise ValueError("logits must have at least one dimension, the K categories")
+        # What Categorical.__init__ sets (torch 2.x), with log_softmax for its logsumexp.
+        self.logits = self._param = torch.log_softmax(logits, dim=-1)
+        self._num_events = logits.shape[-1]
+        Distribution.__init__(self, logits.shape[:-1], validate_args=validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        """E[x] = sum_k k p_k, shape ``batch_shape``."""
+        return self.probs @ self._values()
+
+    @property
+    def variance(self) -> Tensor:
+        """Var[x] = E[x^2] - E[x]^2, shape ``batch_shape``."""
+        k = self._values()
+        return self.probs @ (k * k) - self.mean**2
+
+    @property
+    def mode(self) -> Tensor:
+        """The most probable count, as a float, shape ``batch_shape``."""
+        return super().mode.to(self.logits.dtype)
+
+    def expand(self, batch_shape: torch.Size, _instance: object = None) -> CountCategorical:
+        """The same distribution with its logits broadcast to ``batch_shape``."""
+        shape = torch.Size(batch_shape) + self.logits.shape[-1:]
+        return CountCategorical(logits=self.logits.expand(shape))
+
+    def sample(self, sample_shape: torch.Size | tuple[int, ...] = ()) -> Tensor:
+        """Counts drawn from the pmf, as floats: shape ``sample_shape + batch_shape``."""
+        return super().sample(torch.Size(sample_shape)).to(self.logits.dtype)
+
+    def _values(self) -> Tensor:
+        return torch.arange(self._num_events, dtype=self.logits.dtype, device=self.logits.device)
+
+
+class CategoricalDecoder(nn.Module):
+    """p_theta(x|z) = prod_d Categorical(x_d; softmax(l_d(z))) over the counts 0..total_count.
+
+    The network outputs D x (total_count + 1) logits; pixel d's pmf over its 17 values (for the
+    digits) is free, so unlike a Binomial it can put its mass on 0 and on 16 at once.
+
+    Args:
+        latent_dim: M.
+        x_dim: D.
+        hidden: widths of the hidden layers.
+        total_count: the largest count (16 for the digits); each pixel has total_count + 1 values.
+    """
+
+    def __init__(
+        self, latent_dim: int, x_dim: int, hidden: tuple[int, ...] = (128,), total_count: int = 16
+    ) -> None:
+        super().__init__()
+        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
+        self.x_dim = check_positive_int(x_dim, "x_dim")
+        self.total_count = check_positive_int(total_count, "total_count")
+        self.net = mlp([latent_dim, *hidden, x_dim * (total_count + 1)])
+
+    def forward(self, z: Tensor) -> Independent:
+        """p_theta(x|z) for ``z`` of shape [..., M]: batch shape [...], event shape [D]."""
+        logits = self.net(z).unflatten(-1, (self.x_dim, self.total_count + 1))
+        return Independent(CountCategorical(logits=logits), 1)
+
+
+class BernoulliDecoder(nn.Module):
+    """p_theta(x|z) = prod_d Bernoulli(x_d; sigmoid(logit_d(z))) for binary x in {0, 1}^D.
+
+    Args:
+        latent_dim: M.
+        x_dim: D.
+        hidden: widths of the hidden layers.
+    """
+
+    def __init__(self, latent_dim: int, x_dim: int, hidden: tuple[int, ...] = (128,)) -> None:
+        super().__init__()
+        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
+        self.x_dim = check_positive_int(x_dim, "x_dim")
+        self.net = mlp([latent_dim, *hidden, x_dim])
+
+    def forward(self, z: Tensor) -> Independent:
+        """p_theta(x|z) for ``z`` of shape [..., M]: batch shape [...], event shape [D]."""
+        return Independent(Bernoulli(logits=self.net(z)), 1)
 
 
 class GaussianDecoder(nn.Module):

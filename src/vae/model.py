@@ -21,11 +21,13 @@ from torch.distributions import (
     kl_divergence,
 )
 
-from vae._checks import check_counts, check_data, check_positive_int, check_q
-from vae.decoder import BinomialDecoder, GaussianDecoder
+from vae._checks import check_binary, check_counts, check_data, check_positive_int, check_q
+from vae.decoder import BernoulliDecoder, BinomialDecoder, CategoricalDecoder, GaussianDecoder
 from vae.encoder import Encoder, FullCovarianceEncoder
 
-LIKELIHOODS = ("binomial", "gaussian")
+LIKELIHOODS = ("binomial", "categorical", "bernoulli", "gaussian")
+"""The decoders :class:`VAE` offers: counts 0..total_count (Binomial, Categorical), binary data
+(Bernoulli), real-valued data (Gaussian)."""
 
 
 class ELBO(NamedTuple):
@@ -40,14 +42,16 @@ class ELBO(NamedTuple):
 
 
 class VAE(nn.Module):
-    """A VAE with a Gaussian encoder, a Binomial or Gaussian decoder and a standard normal prior.
+    """A VAE: Gaussian encoder, a decoder from :data:`LIKELIHOODS`, standard normal prior.
 
     Args:
         x_dim: data dimension D (64 for the digits).
         latent_dim: latent dimension M >= 1.
         hidden: hidden-layer widths of both encoder and decoder.
-        likelihood: ``"binomial"`` (counts 0..total_count) or ``"gaussian"``.
-        total_count: trials per pixel for the Binomial decoder.
+        likelihood: ``"binomial"`` or ``"categorical"`` (counts 0..total_count, see
+            :class:`~vae.decoder.BinomialDecoder`, :class:`~vae.decoder.CategoricalDecoder`),
+            ``"bernoulli"`` (binary data) or ``"gaussian"`` (real-valued data).
+        total_count: the largest count per pixel, for the Binomial and Categorical decoders.
         full_covariance: use :class:`~vae.encoder.FullCovarianceEncoder` (Cholesky) for q.
         seed: if given, the weights are initialized from this seed without touching the global
             random state, so the same arguments always give the same network.
@@ -74,8 +78,13 @@ class VAE(nn.Module):
                 torch.manual_seed(seed)
             enc = FullCovarianceEncoder if full_covariance else Encoder
             self.encoder = enc(x_dim, latent_dim, hidden)
+            self.decoder: nn.Module
             if likelihood == "binomial":
-                self.decoder: nn.Module = BinomialDecoder(latent_dim, x_dim, hidden, total_count)
+                self.decoder = BinomialDecoder(latent_dim, x_dim, hidden, total_count)
+            elif likelihood == "categorical":
+                self.decoder = CategoricalDecoder(latent_dim, x_dim, hidden, total_count)
+            elif likelihood == "bernoulli":
+                self.decoder = BernoulliDecoder(latent_dim, x_dim, hidden)
             else:
                 self.decoder = GaussianDecoder(latent_dim, x_dim, hidden)
         self.register_buffer("_zero", torch.zeros(latent_dim))
@@ -92,14 +101,17 @@ class VAE(nn.Module):
         return kl_divergence(q, self.prior())
 
     def check_input(self, x: object) -> Tensor:
-        """Validate a data batch: shape [N, D], the model's dtype, finite, counts if Binomial."""
+        """Validate a data batch: shape [N, D], the model's dtype, finite; counts 0..total_count
+        for a Binomial or Categorical decoder, 0/1 for a Bernoulli one."""
         x = check_data(x, self.x_dim)
         if x.dtype != self._zero.dtype:
             raise ValueError(
                 f"x has dtype {x.dtype}, but the model's parameters are {self._zero.dtype}"
             )
-        if self.likelihood == "binomial":
+        if self.likelihood in ("binomial", "categorical"):
             check_counts(x, self.decoder.total_count)
+        elif self.likelihood == "bernoulli":
+            check_binary(x)
         return x
 
     def encode(self, x: Tensor) -> Distribution:

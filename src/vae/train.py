@@ -64,6 +64,7 @@ def fit(
     n_samples: int = 1,
     progress: bool = True,
     device: str | torch.device | None = None,
+    beta: float = 1.0,
 ) -> History:
     """Maximize the ELBO of ``model`` on ``x_train`` [N, D] by minibatch Adam; return the history.
 
@@ -71,12 +72,17 @@ def fit(
     model trains on ``device`` (default: :func:`default_device`, so CUDA when present, e.g. on
     Colab) and is then moved back to the device it came on, so code that follows keeps working
     with CPU tensors; results agree across devices up to floating-point rounding.
+
+    ``beta`` weights the KL term: each step maximizes E_q[log p(x|z)] - beta * KL(q || p(z))
+    (Higgins et al. 2017), the ELBO at ``beta=1``; the history still records the ELBO itself.
     """
     check_positive_int(epochs, "epochs")
     check_positive_int(batch_size, "batch_size")
     check_positive_int(n_samples, "n_samples")
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr!r}")
+    if not beta >= 0:
+        raise ValueError(f"beta must be >= 0, got {beta!r}")
     model.check_input(x_train)
     if x_test is not None:
         model.check_input(x_test)
@@ -101,9 +107,11 @@ def fit(
             total = torch.zeros((), device=device)
             for i in range(0, n, batch_size):
                 xb = x_train[perm[i : i + batch_size]]
-                elbo = model._elbo(xb, n_samples=n_samples).elbo  # x_train checked above
+                out = model._elbo(xb, n_samples=n_samples)  # x_train checked above
+                elbo = out.elbo
+                objective = elbo if beta == 1.0 else out.log_likelihood - beta * out.kl
                 opt.zero_grad(set_to_none=True)
-                (-elbo.mean()).backward()
+                (-objective.mean()).backward()
                 opt.step()
                 total += elbo.detach().sum()
             history.train_elbo.append(total.item() / n)

@@ -13,7 +13,7 @@ VENDOR := _static/vendor/VERSIONS
 FORCE  ?= 0
 PYTEST_ARGS ?=
 
-.PHONY: help venv vendor book test bench figures notebooks update-references clean distclean
+.PHONY: help venv vendor book test bench figures notebooks clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -44,9 +44,6 @@ test: $(STAMP) ## ruff, unit tests, every chapter through nbval, and a fresh -W 
 bench: $(STAMP) $(VENDOR) ## benchmarks: speed vs plain PyTorch and Pyro, quality, estimator cost, book (benchmarks/results/)
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
 	$(BIN)/python -m benchmarks
-
-update-references: $(STAMP) ## re-record outputs of NBVAL_CHECK_OUTPUT cells (tests/nbval_reference)
-	$(BIN)/python -m pytest chapters tests/conftest.py --update-references $(PYTEST_ARGS)
 
 notebooks: $(STAMP) ## write the Colab notebooks (.ipynb, install cell first) into _build/notebooks
 	$(BIN)/python tools/colab.py _build/notebooks

@@ -11,6 +11,7 @@ One module per idea:
 * :mod:`vae.estimators` -- importance-sampled log p(x), the KL gap, active units, gradients;
 * :mod:`vae.linear` -- the linear-Gaussian model, where log p(x), p(z|x) and the gap are exact;
 * :mod:`vae.inference` -- per-datapoint inference and the amortization gap;
+* :mod:`vae.quadrature` -- exact log p(x) by quadrature when M <= 2;
 * :mod:`vae.train` -- seeded minibatch Adam on the negative ELBO;
 * :mod:`vae.plot` -- image grids and Gaussian ellipses for the figures;
 * :mod:`vae.widgets` -- the book's interactive explorers, which also work in the static HTML
@@ -27,6 +28,7 @@ from vae.encoder import Encoder, FullCovarianceEncoder
 from vae.estimators import kl_gap, log_marginal_is
 from vae.linear import LinearGaussian
 from vae.model import ELBO, VAE
+from vae.quadrature import log_marginal_quadrature
 from vae.train import History, fit
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "kl_gap",
     "load_digits",
     "log_marginal_is",
+    "log_marginal_quadrature",
 ]
 
 try:

@@ -1,0 +1,98 @@
+"""The chapter-7 explorers: rate + distortion = -ELBO, one leaf per state, decoded digits that
+match the model, and refusal of models they cannot show."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vae import widgets as W
+from vae.data import load_digits
+from vae.model import VAE
+from vae.train import fit
+
+X, XT = load_digits("train")[:400], load_digits("test")[:40]
+
+
+@pytest.fixture(scope="module")
+def beta_models():
+    models = {}
+    for beta in (0.5, 4.0):
+        models[beta] = VAE(latent_dim=2, hidden=(16,), likelihood="categorical", seed=0)
+        fit(models[beta], X, epochs=3, lr=5e-3, beta=beta, progress=False, device="cpu")
+    return models
+
+
+@pytest.fixture(scope="module")
+def model2():
+    return VAE(latent_dim=2, hidden=(16,), likelihood="categorical", seed=1)
+
+
+def test_beta_results_split_the_negative_elbo_into_rate_and_distortion(beta_models):
+    res = W.beta_results(beta_models, XT, k=10, n_eval=20, n_show=4)
+    assert list(res) == [0.5, 4.0]
+    for beta, r in res.items():
+        torch.manual_seed(0)
+        with torch.no_grad():
+            terms = beta_models[beta].elbo(XT[:20], n_samples=10)
+        torch.testing.assert_close(r.rate, terms.kl.mean().item(), rtol=1e-5, atol=1e-5)
+        assert r.rate >= 0 and r.elbo == pytest.approx(-(r.rate + r.distortion))
+        assert r.recon.shape == r.samples.shape == (4, 64)
+        assert 0 <= r.active <= 2
+
+
+def test_beta_explorer_has_one_figure_per_beta_and_switches_without_python(beta_models):
+    e = W.beta_explorer(beta_models, XT, k=10, n_eval=20)
+    assert len(list(W.all_states(e))) == 2 and len(e.links) == len(e.stacks) == 2
+    e.select(beta=0)
+    first = [leaf.value for leaf in e.visible_leaves()]
+    e.select(beta=1)
+    second = [leaf.value for leaf in e.visible_leaves()]
+    assert first[0] != second[0] and first[1] != second[1]
+    assert "\u03b2 = 4" in second[0] and "<img" in second[1]
+
+
+def test_decode_grid_is_the_decoder_mean_at_each_grid_point(model2):
+    values = torch.tensor([-1.0, 0.0, 2.0])
+    grid = W.manifold.decode_grid(model2, values)
+    assert grid.shape == (3, 3, 64)
+    with torch.no_grad():
+        at = model2.decode(torch.tensor([[2.0, -1.0]])).mean[0]  # z1 = 2, z2 = -1
+    torch.testing.assert_close(grid[0, 2], at)
+
+
+def test_latent_point_explorer_shows_the_digit_at_the_chosen_z(model2):
+    e = W.latent_point_explorer(model2, torch.linspace(-1, 1, 3))
+    assert len(list(W.all_states(e))) == 9
+    e.select(z1=2, z2=0)
+    (leaf,) = e.visible_leaves()
+    assert "z = (+1.0, \u22121.0)" in leaf.value
+    assert W.manifold.digit_png(e.results["grid"][0, 2]) in _png_payloads(leaf.value)
+
+
+def test_interpolation_path_runs_from_one_posterior_mean_to_the_other(model2):
+    e = W.interpolation_explorer(model2, XT[:3], [(0, 2)], names=["a", "b", "c"], steps=5)
+    path = e.results["path"][0, 2]
+    with torch.no_grad():
+        ends = model2.decode(model2.encode(XT[[0, 2]]).mean).mean
+    torch.testing.assert_close(path[[0, -1]], ends)
+    assert len(list(W.all_states(e))) == 5
+
+
+def test_latent_space_views_refuse_other_latent_dims_and_mismatched_names(model2):
+    m3 = VAE(latent_dim=3, hidden=(8,))
+    with pytest.raises(ValueError, match="latent_dim 2"):
+        W.latent_point_explorer(m3)
+    with pytest.raises(ValueError, match="latent_dim 2"):
+        W.manifold_figure(m3, XT, torch.zeros(len(XT)))
+    with pytest.raises(ValueError, match="one name per digit"):
+        W.interpolation_explorer(model2, XT[:3], [(0, 1)], names=["a"])
+    with pytest.raises(ValueError, match="trained models"):
+        W.beta_explorer()
+
+
+def _png_payloads(html: str) -> list[bytes]:
+    import base64
+    import re
+
+    return [base64.b64decode(m) for m in re.findall(r"base64,([A-Za-z0-9+/=]+)", html)]

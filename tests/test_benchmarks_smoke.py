@@ -55,6 +55,12 @@ def test_quality_section(smoke: tuple[dict, str]) -> None:
         assert _finite(r["nats_per_image"], r["sem"]) and r["how"]
     for v in q["vae_vs_linear"].values():
         assert isinstance(v["vae_beats_linear"], bool) and _finite(v["vae_minus_linear"])
+    assert {"binomial", "categorical", "gaussian"} <= {
+        r["model"].split(" decoder")[0].split(", ")[-1] for r in q["rows"] if r["latent_dim"]
+    }
+    for v in q["vae_vs_no_latent"].values():
+        assert isinstance(v["beats_every_no_latent"], bool)
+        assert _finite(v["margin"], v["margin_sem"]) and v["strongest_no_latent"]
 
 
 def test_estimator_section(smoke: tuple[dict, str]) -> None:

@@ -18,7 +18,16 @@ import ipywidgets
 
 import vae
 from benchmarks._common import timed
-from vae.widgets import Explorer, Panel, kl_gap_explorer, latent_dim_explorer, make_explorer
+from vae.widgets import (
+    Explorer,
+    Panel,
+    beta_explorer,
+    interpolation_explorer,
+    kl_gap_explorer,
+    latent_dim_explorer,
+    latent_point_explorer,
+    make_explorer,
+)
 
 
 @dataclass
@@ -61,13 +70,35 @@ def _chapter5_models() -> dict[int, Any]:
     return models
 
 
+def _chapter7_models() -> dict[float, Any]:
+    """The VAEs of chapter 7 (M = 2, Categorical decoder, one per beta), trained untimed."""
+    x_train = vae.load_digits("train")
+    models = {}
+    for beta in (0.3, 1.0, 3.0, 10.0):
+        models[beta] = vae.VAE(latent_dim=2, likelihood="categorical")
+        vae.fit(
+            models[beta], x_train, epochs=40, batch_size=256, lr=5e-3, beta=beta, progress=False
+        )
+    return models
+
+
 def _explorers(smoke: bool) -> dict[str, Any]:
     if smoke:  # the book's explorers precompute dozens of figures: too slow for a smoke run
         return {"toy explorer (smoke)": _toy_explorer}
     models = _chapter5_models()
+    betas = _chapter7_models()
+    x_test, labels = vae.load_digits("test", return_labels=True)
+    first = [int((labels == c).nonzero()[0]) for c in range(10)]
+    pairs = [(0, 6), (1, 7), (3, 8), (4, 9), (2, 5)]
+    names = [str(c) for c in range(10)]
     return {
         "kl_gap_explorer": kl_gap_explorer,
         "latent_dim_explorer": lambda: latent_dim_explorer(models, n_eval=50),
+        "beta_explorer": lambda: beta_explorer(betas, x_test, k=100, n_eval=100),
+        "latent_point_explorer": lambda: latent_point_explorer(betas[1.0]),
+        "interpolation_explorer": lambda: interpolation_explorer(
+            betas[1.0], x_test[first], pairs, names
+        ),
     }
 
 

@@ -68,6 +68,8 @@ def test_latent_point_explorer_shows_the_digit_at_the_chosen_z(model2):
     (leaf,) = e.visible_leaves()
     assert "z = (+1.0, \u22121.0)" in leaf.value
     assert W.manifold.digit_png(e.results["grid"][0, 2]) in _png_payloads(leaf.value)
+    leaves = [child for stack in e.trees for child in stack.children[0].children]
+    assert len(leaves) == 3 and len({id(leaf.layout) for leaf in leaves}) == 1  # one shared model
 
 
 def test_interpolation_path_runs_from_one_posterior_mean_to_the_other(model2):

@@ -7,8 +7,9 @@
 * :func:`manifold_figure` -- the decoded digits over a grid of z with the held-out digits'
   posterior means on top.
 
-Every state is precomputed (a few hundred 8x8 images, each a PNG of a few hundred bytes), so
-both explorers work in the static HTML.
+Every state is precomputed (about a hundred 8x8 images, each a PNG of a few hundred bytes), so
+both explorers work in the static HTML. All leaves of an explorer share one layout and one style
+model, which keeps the page's embedded widget state to about one small model per image.
 """
 
 from __future__ import annotations
@@ -91,6 +92,17 @@ def manifold_figure(
     return fig
 
 
+class _Leaves:
+    """HTML leaves that share one layout and one style model (fewer models in the page)."""
+
+    def __init__(self) -> None:
+        first = widgets.HTML()
+        self.layout, self.style = first.layout, first.style
+
+    def __call__(self, value: str) -> widgets.HTML:
+        return widgets.HTML(value, layout=self.layout, style=self.style)
+
+
 def _digit_html(x: Tensor, caption: str, alt: str) -> str:
     return (
         "<figure style='display:inline-block;margin:0 0.6em;text-align:center'>"
@@ -100,14 +112,15 @@ def _digit_html(x: Tensor, caption: str, alt: str) -> str:
 
 
 def latent_point_explorer(model: VAE, values: Sequence[float] | Tensor | None = None) -> Explorer:
-    """Pick z = (z1, z2) with two sliders over ``values`` (default: -3..3 in steps of 0.5) and
-    see the decoded digit E[x | z]. ``explorer.results["grid"]`` is the [G, G, D] tensor of
+    """Pick z = (z1, z2) with two sliders over ``values`` (default: -2.5..2.5 in steps of 0.5)
+    and see the decoded digit E[x | z]. ``explorer.results["grid"]`` is the [G, G, D] tensor of
     :func:`decode_grid`."""
     _check_2d(model)
-    values = torch.linspace(-3, 3, 13) if values is None else torch.as_tensor(values).float()
+    values = torch.linspace(-2.5, 2.5, 11) if values is None else torch.as_tensor(values).float()
     grid = decode_grid(model, values)
     labels = [f"{v:+.1f}".replace("-", "\u2212") for v in values.tolist()]
     mid = len(labels) // 2
+    html = _Leaves()
     controls = {
         name: widgets.SelectionSlider(
             options=[(s, i) for i, s in enumerate(labels)], value=mid, description=name
@@ -118,7 +131,7 @@ def latent_point_explorer(model: VAE, values: Sequence[float] | Tensor | None = 
     def leaf(state: dict[str, int]) -> widgets.Widget:
         z1, z2 = labels[state["z1"]], labels[state["z2"]]
         x = grid[state["z2"], state["z1"]]
-        return widgets.HTML(
+        return html(
             _digit_html(x, f"E[x | z = ({z1}, {z2})]", f"digit decoded at z = ({z1}, {z2})")
         )
 
@@ -132,7 +145,7 @@ def latent_point_explorer(model: VAE, values: Sequence[float] | Tensor | None = 
 
 
 def interpolation_explorer(
-    model: VAE, x: Tensor, pairs: Sequence[tuple[int, int]], names: Sequence[str], steps: int = 11
+    model: VAE, x: Tensor, pairs: Sequence[tuple[int, int]], names: Sequence[str], steps: int = 9
 ) -> Explorer:
     """Interpolate in z between two digits: for each pair (a, b) of row indices into ``x`` (named
     ``names[a]``, ``names[b]``), the decoded digits at (1 - t) mu(x_a) + t mu(x_b) for ``steps``
@@ -154,28 +167,39 @@ def interpolation_explorer(
             description="digits",
         ),
         "t": widgets.SelectionSlider(
-            options=[(f"{t:.1f}", i) for i, t in enumerate(ts.tolist())], value=0, description="t"
+            options=[(f"{t:.2f}", i) for i, t in enumerate(ts.tolist())], value=0, description="t"
         ),
     }
 
-    def leaf(state: dict[str, int]) -> widgets.Widget:
+    html = _Leaves()
+
+    def ends_leaf(state: dict[str, int]) -> widgets.Widget:
+        a, b = pairs[state["pair"]]
+        return html(
+            "<div>"
+            + _digit_html(x[a], f"x<sub>a</sub> ({names[a]})", f"held-out digit {names[a]}")
+            + _digit_html(x[b], f"x<sub>b</sub> ({names[b]})", f"held-out digit {names[b]}")
+            + "</div>"
+        )
+
+    def path_leaf(state: dict[str, int]) -> widgets.Widget:
         a, b = pairs[state["pair"]]
         t = ts[state["t"]].item()
-        parts = [
-            _digit_html(x[a], f"x<sub>a</sub> ({names[a]})", f"held-out digit {names[a]}"),
+        return html(
             _digit_html(
                 path[a, b][state["t"]],
-                f"decoded at t = {t:.1f}",
-                f"digit decoded a fraction {t:.1f} of the way from {names[a]} to {names[b]}",
-            ),
-            _digit_html(x[b], f"x<sub>b</sub> ({names[b]})", f"held-out digit {names[b]}"),
-        ]
-        return widgets.HTML("<div>" + "".join(parts) + "</div>")
+                f"decoded at (1 − t) μ(x<sub>a</sub>) + t μ(x<sub>b</sub>), t = {t:.2f}",
+                f"digit decoded a fraction {t:.2f} of the way from {names[a]} to {names[b]}",
+            )
+        )
 
     header = widgets.HTML(
         "<b>Interpolation</b>: pick two held-out digits and slide t from one posterior mean "
         "to the other."
     )
     return make_explorer(
-        controls, [Panel(["pair", "t"], leaf)], header=header, results={"path": path}
+        controls,
+        [Panel(["pair"], ends_leaf), Panel(["pair", "t"], path_leaf)],
+        header=header,
+        results={"path": path},
     )

@@ -118,12 +118,12 @@ def sgd_vae(path: Path) -> None:
     x_in = box(ax, (0.75, ym), 0.9, h, r"$\mathbf{x}$", NODE, fontsize=15)
     enc = box(ax, (2.55, ym), 1.9, h, "encoder\n" + r"$q_\phi(\mathbf{z}\mid\mathbf{x})$", ENC)
     stats = box(ax, (4.6, ym), 1.5, h, r"$\mu,\ \log\sigma$", NODE, fontsize=13)
-    z = box(ax, (6.75, ym), 1.95, h, r"$\mathbf{z}=\mu+\sigma\odot\epsilon$", NODE)
+    z = box(ax, (6.75, ym), 1.95, h, r"$\mathbf{z}=\mu+\sigma\odot\varepsilon$", NODE)
     dec = box(ax, (8.95, ym), 1.9, h, "decoder\n" + r"$p_\theta(\mathbf{x}\mid\mathbf{z})$", DEC)
     rec = box(ax, (11.6, ym), 1.9, h, r"$\log p_\theta(\mathbf{x}\mid\mathbf{z})$", OBJ)
 
     eps = diamond(
-        ax, (6.75, 1.35), 2.0, 1.05, r"$\epsilon\sim\mathcal{N}(\mathbf{0},\mathbf{I})$", NOISE
+        ax, (6.75, 1.35), 2.0, 1.05, r"$\varepsilon\sim\mathcal{N}(\mathbf{0},\mathbf{I})$", NOISE
     )
     kl = box(
         ax,
@@ -138,7 +138,7 @@ def sgd_vae(path: Path) -> None:
         (10.55, 4.85),
         4.2,
         0.75,
-        r"$\mathcal{L}_{\theta,\phi}(\mathbf{x})=\log p_\theta(\mathbf{x}\mid\mathbf{z})"
+        r"$\tilde{\mathcal{L}}_{\theta,\phi}(\mathbf{x})=\log p_\theta(\mathbf{x}\mid\mathbf{z})"
         r"-\mathrm{KL}$",
         OBJ,
         fontsize=12.5,
@@ -164,13 +164,13 @@ def sgd_vae(path: Path) -> None:
     # ---- backward pass (dashed) ----
     # grad wrt theta: from the objective into the decoder's parameters.
     arrow(ax, (elbo["l"] + 0.45, elbo["b"]), (dec["x"] + 0.2, dec["t"]), color=BWD, dashed=True)
-    label(ax, (9.55, 4.05), r"$\nabla_\theta\mathcal{L}$", BWD, fontsize=12)
+    label(ax, (9.55, 4.05), r"$\nabla_\theta\tilde{\mathcal{L}}$", BWD, fontsize=12)
     # grad wrt phi, reconstruction path: back through the decoder input z = mu + sigma*eps.
     yb = ym - h / 2
     arrow(ax, (dec["l"] + 0.3, yb), (z["r"] - 0.3, yb), color=BWD, dashed=True, rad=-0.55)
     arrow(ax, (z["l"] + 0.3, yb), (stats["r"] - 0.25, yb), color=BWD, dashed=True, rad=-0.55)
     arrow(ax, (stats["l"] + 0.25, yb), (enc["r"] - 0.3, yb), color=BWD, dashed=True, rad=-0.55)
-    label(ax, (5.65, 2.1), r"$\nabla_\phi\mathcal{L}$ via $\mathbf{z}$", BWD, fontsize=11)
+    label(ax, (5.65, 2.1), r"$\nabla_\phi\tilde{\mathcal{L}}$ via $\mathbf{z}$", BWD, fontsize=11)
     # grad wrt phi, KL path.
     arrow(ax, (kl["l"] + 0.35, kl["b"]), (enc["r"] - 0.25, enc["t"]), color=BWD, dashed=True)
     label(ax, (2.75, 4.2), r"$\nabla_\phi\,\mathrm{KL}$", BWD, fontsize=11)

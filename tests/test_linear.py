@@ -136,3 +136,37 @@ def test_bad_inputs_raise_value_error(model):
 
 def test_sigma2_is_the_old_name_of_the_noise_variance_tau2(model):
     assert model.sigma2 is model.tau2
+
+
+def _random_start(latent_dim, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    W = torch.randn(64, latent_dim, generator=g, dtype=torch.float64)
+    return LinearGaussian(W, torch.zeros(64, dtype=torch.float64), torch.tensor(1.0))
+
+
+def test_em_never_lowers_the_likelihood_and_reaches_the_closed_form_fit():
+    model, ll = _random_start(3), []
+    for _ in range(150):
+        model = model.em_step(X)
+        ll.append(model.log_marginal(X).mean().item())
+    assert all(b >= a - 1e-9 for a, b in zip(ll[:-1], ll[1:], strict=True))
+    ml = LinearGaussian.fit(X, 3).log_marginal(X).mean().item()
+    assert abs(ll[-1] - ml) < 1e-6
+
+
+def test_em_m_step_raises_the_elbo_of_the_e_step_posterior_which_had_no_gap():
+    old = _random_start(2).em_step(X)
+    q = old.posterior(X)  # E-step
+    new = old.em_step(X)
+    ll_old = old.log_marginal(X)
+    torch.testing.assert_close(old.elbo(X, q), ll_old, rtol=0, atol=1e-9)  # gap closed
+    assert (new.elbo(X, q).sum() >= ll_old.sum()).item()  # M-step: the ELBO rises
+    assert (new.log_marginal(X).sum() >= new.elbo(X, q).sum()).item()  # still a bound
+
+
+def test_the_maximum_likelihood_fit_is_a_fixed_point_of_em():
+    ml = LinearGaussian.fit(X, 4, rotation_seed=1)
+    step = ml.em_step(X)
+    torch.testing.assert_close(step.log_marginal(X), ml.log_marginal(X), rtol=0, atol=1e-9)
+    torch.testing.assert_close(step.tau2, ml.tau2)
+    torch.testing.assert_close(step.W @ step.W.T, ml.W @ ml.W.T)

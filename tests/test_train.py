@@ -44,6 +44,12 @@ def test_fit_leaves_the_global_random_state_alone():
         ({"lr": -1.0}, "lr"),
         ({"x_test": XT[:, :10]}, "shape"),
         ({"x_train": X + 0.5}, "counts"),
+        ({"kl_warmup": -1}, "kl_warmup"),
+        ({"free_bits": -0.1}, "free_bits"),
+        (
+            {"model": VAE(latent_dim=2, hidden=(16,), full_covariance=True), "free_bits": 0.5},
+            "diagonal",
+        ),
     ],
 )
 def test_bad_settings_raise_value_error(kwargs, message):
@@ -69,3 +75,17 @@ def test_beta_weights_the_kl_term_so_a_larger_beta_buys_a_smaller_rate():
     assert kl[0.5] > kl[1.0] > kl[8.0]
     with pytest.raises(ValueError, match="beta"):
         fit(VAE(), X, epochs=1, beta=-1.0, progress=False)
+
+
+@pytest.mark.parametrize("remedy", [{"kl_warmup": 30}, {"free_bits": 1e6}])
+def test_kl_annealing_and_free_bits_weaken_the_pull_of_q_toward_the_prior(remedy):
+    # A KL weight still below 0.1 at the end of the run, or a free-bits threshold above any KL,
+    # lowers the price of information: the encoder's KL to the prior ends higher than with the
+    # plain ELBO.
+    kls = []
+    for kwargs in ({}, remedy):
+        model = VAE(latent_dim=2, hidden=(32,), seed=0)
+        fit(model, X, epochs=3, seed=0, progress=False, device="cpu", **kwargs)
+        with torch.no_grad():
+            kls.append(model.elbo(X).kl.mean().item())
+    assert kls[1] > kls[0] + 0.25

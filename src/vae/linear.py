@@ -191,6 +191,28 @@ class LinearGaussian:
         """The exact KL(q || p(z|x)) = log p(x) - ELBO, in nats, shape [N]."""
         return kl_divergence(_as_mvn(q), self.posterior(x))
 
+    def em_step(self, x: Tensor) -> LinearGaussian:
+        """One step of expectation-maximization on data ``x`` [N, D]; returns the new model.
+
+        E-step: q(z_n) = p(z_n | x_n) = N(m_n, S) under this model, which makes the ELBO equal
+        to log p(x). M-step: the (W, b, tau2) that maximize sum_n E_q[log p(x_n, z_n)], in
+        closed form: with z~ = (z, 1) and Wb = [W, b], Wb = (sum_n x_n E[z~_n]^T)
+        (sum_n E[z~_n z~_n^T])^{-1} and tau2 = sum_n E||x_n - Wb z~_n||^2 / (N D). The
+        log-likelihood never decreases (Dempster, Laird & Rubin 1977).
+        """
+        x = self.check_input(x)
+        n, d = x.shape
+        post = self.posterior(x)
+        m, s = post.mean, post.covariance_matrix[0]  # [N, M], [M, M]
+        m1 = torch.cat([m, torch.ones(n, 1, dtype=x.dtype)], dim=1)  # E[z~_n], [N, M + 1]
+        ezz = m1.T @ m1  # sum_n E[z~ z~^T] = sum_n m~ m~^T + N [[S, 0], [0, 0]]
+        ezz[:-1, :-1] += n * s
+        wb = torch.linalg.solve(ezz, m1.T @ x).T  # [D, M + 1]
+        w, b = wb[:, :-1], wb[:, -1]
+        resid = x - m1 @ wb.T
+        tau2 = (resid.pow(2).sum() + n * torch.einsum("dm,mk,dk->", w, s, w)) / (n * d)
+        return LinearGaussian(w, b, tau2)
+
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """Draw ``n`` data vectors x ~ p(x), shape [n, D]."""
         check_positive_int(n, "n")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
-from torch.distributions import Distribution
+from torch.distributions import Distribution, Independent, Normal, kl_divergence
 from tqdm.auto import tqdm
 
 from vae._checks import check_positive_int
@@ -41,6 +41,19 @@ def _distribution_validation_off() -> Iterator[None]:
         Distribution.set_default_validate_args(previous)
 
 
+def _free_bits_objective(
+    model: VAE, xb: Tensor, n_samples: int, kl_weight: float, free_bits: float
+) -> tuple[Tensor, Tensor]:
+    """The per-image ELBO [B] and the free-bits objective (a scalar) of a minibatch."""
+    q = model.encoder(xb)
+    if not (isinstance(q, Independent) and isinstance(q.base_dist, Normal)):
+        raise ValueError("free_bits needs a diagonal Gaussian encoder")
+    out = model._elbo(xb, n_samples=n_samples, q=q)
+    prior = Normal(torch.zeros_like(q.mean), torch.ones_like(q.mean))
+    kl_dims = kl_divergence(q.base_dist, prior).mean(0)  # [M], minibatch average
+    return out.elbo, out.log_likelihood.mean() - kl_weight * kl_dims.clamp_min(free_bits).sum()
+
+
 @dataclass
 class History:
     """Per-epoch mean ELBO per image, in nats (one entry per epoch)."""
@@ -65,6 +78,8 @@ def fit(
     progress: bool = True,
     device: str | torch.device | None = None,
     beta: float = 1.0,
+    kl_warmup: int = 0,
+    free_bits: float = 0.0,
 ) -> History:
     """Maximize the ELBO of ``model`` on ``x_train`` [N, D] by minibatch Adam; return the history.
 
@@ -75,6 +90,13 @@ def fit(
 
     ``beta`` weights the KL term: each step maximizes E_q[log p(x|z)] - beta * KL(q || p(z))
     (Higgins et al. 2017), the ELBO at ``beta=1``; the history still records the ELBO itself.
+
+    Two remedies for posterior collapse change the objective in the same way (the history
+    still records the ELBO): ``kl_warmup`` epochs of *KL annealing* (Bowman et al. 2016), in
+    which the KL weight rises linearly from 0 to ``beta``, step by step; and ``free_bits`` nats
+    per latent coordinate (Kingma et al. 2016): the minibatch-averaged KL of coordinate j enters
+    as max(free_bits, KL_j), so no coordinate is pushed below that much information.
+    ``free_bits`` needs a diagonal Gaussian encoder.
     """
     check_positive_int(epochs, "epochs")
     check_positive_int(batch_size, "batch_size")
@@ -83,6 +105,10 @@ def fit(
         raise ValueError(f"lr must be positive, got {lr!r}")
     if not beta >= 0:
         raise ValueError(f"beta must be >= 0, got {beta!r}")
+    if not (isinstance(kl_warmup, int) and kl_warmup >= 0):
+        raise ValueError(f"kl_warmup must be a non-negative int (epochs), got {kl_warmup!r}")
+    if not free_bits >= 0:
+        raise ValueError(f"free_bits must be >= 0 nats, got {free_bits!r}")
     model.check_input(x_train)
     if x_test is not None:
         model.check_input(x_test)
@@ -101,17 +127,27 @@ def fit(
     ):
         torch.manual_seed(seed)
         gen = torch.Generator(device="cpu").manual_seed(seed)
+        warmup_steps = kl_warmup * -(-n // batch_size)
+        step = 0
         for _ in tqdm(range(epochs), desc="training", disable=not progress, leave=False):
             model.train()
             perm = torch.randperm(n, generator=gen).to(device)
             total = torch.zeros((), device=device)
             for i in range(0, n, batch_size):
                 xb = x_train[perm[i : i + batch_size]]
-                out = model._elbo(xb, n_samples=n_samples)  # x_train checked above
-                elbo = out.elbo
-                objective = elbo if beta == 1.0 else out.log_likelihood - beta * out.kl
+                step += 1
+                kl_weight = beta * min(1.0, step / warmup_steps) if warmup_steps else beta
+                if free_bits > 0:
+                    elbo, objective = _free_bits_objective(
+                        model, xb, n_samples, kl_weight, free_bits
+                    )
+                else:
+                    out = model._elbo(xb, n_samples=n_samples)  # x_train checked above
+                    elbo = out.elbo
+                    weighted = out.log_likelihood - kl_weight * out.kl
+                    objective = (elbo if kl_weight == 1.0 else weighted).mean()
                 opt.zero_grad(set_to_none=True)
-                (-objective.mean()).backward()
+                (-objective).backward()
                 opt.step()
                 total += elbo.detach().sum()
             history.train_elbo.append(total.item() / n)

@@ -63,7 +63,7 @@ class LinearGaussian:
 
     @property
     def sigma2(self) -> Tensor:
-        """The old name of :attr:`tau2`, kept so that code written before the rename runs."""
+        """The old name of ``tau2``, kept so that code written before the rename runs."""
         return self.tau2
 
     @property

@@ -2,7 +2,7 @@
 
 For each latent dimension M (one trained VAE each, passed in: nothing is trained here): the
 held-out ELBO, the importance-sampled log p_K(x) with a K control, the estimated gap, KL per
-latent coordinate (active units), reconstructions and samples. Nats per image.
+latent coordinate (active units), reconstructions and decoder means at z ~ p(z). Nats per image.
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ def latent_dim_explorer(
             ax=ax_rec,
             title="held-out digits / reconstructions",
         )
-        show_images(r.samples, ncol=len(r.samples), ax=ax_smp, title="samples from p(x)")
+        show_images(r.samples, ncol=len(r.samples), ax=ax_smp, title="decoder means at z ~ p(z)")
         return png_bytes(fig)
 
     def image_leaf(state):

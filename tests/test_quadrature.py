@@ -2,6 +2,8 @@
 sampling on a trained VAE, converged under refinement, clear errors for what it cannot do; the
 Gauss-Hermite ELBO; and the exact split of the gap into approximation and amortization."""
 
+import math
+
 import pytest
 import torch
 
@@ -9,7 +11,7 @@ from vae import VAE, LinearGaussian, fit, load_digits, log_marginal_quadrature
 from vae.encoder import diagonal_gaussian
 from vae.estimators import log_marginal_is
 from vae.inference import fit_local, gap_decomposition
-from vae.quadrature import elbo_quadrature
+from vae.quadrature import elbo_quadrature, largest_basin_share, posterior_grid
 
 X64 = load_digits("train", dtype=torch.float64)
 XT64 = load_digits("test", dtype=torch.float64)[:40]
@@ -128,3 +130,33 @@ def test_gap_decomposition_adds_up_and_both_parts_are_nonnegative(trained):
     assert (gaps.approximation > -1e-4).all()  # the best Gaussian is below log p(x)
     assert (gaps.amortization > -1e-4).all()  # and above the encoder's
     assert torch.equal(gaps.log_marginal, log_marginal_quadrature(trained, XT[:12]))
+
+
+class TwoModes:
+    """A toy joint over M = 1: p(x, z) = 0.7 N(z; -2, 0.3^2) + 0.3 N(z; 2, 0.3^2), so p(x) = 1."""
+
+    latent_dim = 1
+
+    def log_joint(self, x, z):
+        normal = torch.distributions.Normal
+        a = normal(-2.0, 0.3).log_prob(z[..., 0]) + math.log(0.7)
+        b = normal(2.0, 0.3).log_prob(z[..., 0]) + math.log(0.3)
+        return torch.logaddexp(a, b) + 0 * x.sum(-1)
+
+
+def test_a_two_mode_joint_integrates_to_one_and_has_its_largest_basin_at_seventy_percent():
+    x = torch.zeros(3, 4, dtype=torch.float64)
+    model = TwoModes()
+    assert log_marginal_quadrature(model, x).abs().max() < 1e-6
+    share = largest_basin_share(posterior_grid(model, x))
+    assert (share - 0.7).abs().max() < 1e-6
+
+
+def test_posterior_grid_has_the_linear_models_posterior_mean_and_one_basin():
+    model = LinearGaussian.fit(X64, 2, rotation_seed=0)
+    grid = posterior_grid(model, XT64[:5])
+    mass = grid.log_mass.exp()  # [P, 5]
+    assert (mass.sum(0) - 1).abs().max() < 1e-9
+    mean = (mass[..., None] * grid.z).sum(0)
+    assert (mean - model.posterior(XT64[:5]).mean).abs().max() < 1e-6
+    assert (largest_basin_share(grid) > 1 - 1e-9).all()

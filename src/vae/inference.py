@@ -116,7 +116,7 @@ class GapDecomposition(NamedTuple):
 
 
 def gap_decomposition(
-    model: VAE, x: Tensor, n_nodes: int = 16, steps: int = 200
+    model: VAE, x: Tensor, n_nodes: int = 8, steps: int = 100
 ) -> GapDecomposition:
     """Split log p(x) - ELBO into approximation and amortization gaps (Cremer et al. 2018).
 

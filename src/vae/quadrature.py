@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import torch
@@ -157,6 +157,24 @@ def _lattice_sum(
     return fine, coarse, face_share, z, log_f
 
 
+def _boxes(
+    model: LatentModel,
+    x: Tensor,
+    radius: float,
+    coarse_step: float,
+    select_nats: float,
+    max_radius: float,
+    max_elements: int,
+) -> tuple[Tensor, Tensor]:
+    """Stages 1 and 2: per image a box [lo, hi] (each [N, M]) that holds its joint mass."""
+    lo, hi = _locate(model, x, radius, coarse_step, select_nats, max_radius, max_elements)
+    k = 16
+    *_, z, log_f = _lattice_sum(model, x, lo, hi, k, max_elements)
+    margin = (hi - lo) / k
+    lo, hi = _bounding_box(z, log_f >= log_f.max(0).values - select_nats)
+    return lo - margin, hi + margin
+
+
 #: A share of the mass (as a log) below which a region is ignored: e^-20, about 2e-9.
 _NEGLIGIBLE = -20.0
 
@@ -227,14 +245,7 @@ def log_marginal_quadrature(
     if radius > max_radius:
         raise ValueError(f"radius ({radius:g}) must be <= max_radius ({max_radius:g})")
 
-    # 1. locate: a coarse grid shared by all images
-    lo, hi = _locate(model, x, radius, coarse_step, select_nats, max_radius, max_elements)
-    # 2. tighten each box on a small lattice of its own
-    k = 16
-    *_, z, log_f = _lattice_sum(model, x, lo, hi, k, max_elements)
-    margin = (hi - lo) / k
-    lo, hi = _bounding_box(z, log_f >= log_f.max(0).values - select_nats)
-    lo, hi = lo - margin, hi + margin
+    lo, hi = _boxes(model, x, radius, coarse_step, select_nats, max_radius, max_elements)
     # 3. refine: double the lattice until the sums at h and 2h agree and the faces are empty
     n = x.shape[0]
     log_p = torch.empty(n, dtype=torch.float64)
@@ -309,5 +320,63 @@ def elbo_quadrature(model: LatentModel, x: Tensor, q: Distribution, n_nodes: int
         raise ValueError(f"q must be a Gaussian, got {type(q).__name__}")
     nodes, weights = _gauss_hermite(n_nodes, m, x.dtype)
     z = q.mean + torch.einsum("nij,pj->pni", scale_tril, nodes)  # [P, N, M]
-    expected = torch.einsum("p,pn->n", weights, model.log_joint(x, z))
+    with _validation_off():  # x was checked above; z is finite where q's parameters are
+        expected = torch.einsum("p,pn->n", weights, model.log_joint(x, z))
     return expected + q.entropy()
+
+
+class PosteriorGrid(NamedTuple):
+    """The exact posterior p(z|x) on a lattice per image: points and the mass of their cells."""
+
+    z: Tensor
+    """Lattice points, [P, N, M], float64."""
+    log_mass: Tensor
+    """log of p(z|x) times the cell's area at each point, [P, N], float64; logsumexp over P
+    is 0 up to the quadrature's error."""
+
+
+@torch.no_grad()
+def posterior_grid(model: LatentModel, x: Tensor, n_intervals: int = 64) -> PosteriorGrid:
+    """The posterior p(z|x) = p(x, z) / p(x) of each image on a lattice of ``n_intervals``
+    steps per dimension over the box that :func:`log_marginal_quadrature` finds for it.
+
+    Sums of ``log_mass.exp()`` over a region are its posterior probability, e.g. the share of
+    the mass near one mode. Raises ``ValueError`` for M > 2 and bad inputs.
+    """
+    m = getattr(model, "latent_dim", None)
+    if not hasattr(model, "log_joint") or m not in (1, 2):
+        raise ValueError("posterior_grid needs a model with latent_dim 1 or 2 and a log_joint")
+    check = getattr(model, "check_input", None)
+    x = check(x) if check is not None else check_data(x)
+    k = check_positive_int(n_intervals, "n_intervals")
+    lo, hi = _boxes(model, x, 5.0, 0.25, 20.0, 40.0, 2**23)
+    fine, _, _, z, log_f = _lattice_sum(model, x, lo, hi, k, 2**23)
+    log_cell = ((hi - lo) / k).log().sum(-1)
+    return PosteriorGrid(z, log_f + log_cell - fine)
+
+
+def largest_basin_share(grid: PosteriorGrid) -> Tensor:
+    """The posterior mass in the basin of attraction of the largest mode, per image: [N].
+
+    Every lattice point of ``grid`` climbs to its highest neighbour (of the 3^M around it)
+    until it reaches a local maximum of p(z|x); the points that reach the same maximum form
+    its basin. A share near 1 means p(z|x) has, in effect, a single mode.
+    """
+    log_mass = grid.log_mass
+    n_points, n = log_mass.shape
+    m = grid.z.shape[-1]
+    side = round(n_points ** (1 / m))
+    if side**m != n_points:
+        raise ValueError("grid must come from posterior_grid (a square lattice)")
+    values = log_mass.T.reshape(n, 1, *[side] * m)  # [N, 1, side(, side)]
+    pool = torch.nn.functional.max_pool2d if m == 2 else torch.nn.functional.max_pool1d
+    _, up = pool(values, 3, stride=1, padding=1, return_indices=True)
+    up = up.reshape(n, -1)  # index of the highest neighbour (or the point itself)
+    for _ in range(2 * side):
+        nxt = up.gather(1, up)
+        if torch.equal(nxt, up):
+            break
+        up = nxt
+    share = torch.zeros(n, n_points, dtype=log_mass.dtype)
+    share.scatter_add_(1, up, log_mass.T.exp())
+    return share.max(1).values

@@ -38,7 +38,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-WIDGET_PAGES = ("chapters/03-elbo.html", "chapters/05-beyond.html")
+WIDGET_PAGES = (
+    "chapters/03-elbo.html",
+    "chapters/05-beyond.html",
+    "chapters/07-rate-distortion.html",
+)
 TIMEOUT_MS = 30_000
 
 

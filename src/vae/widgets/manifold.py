@@ -14,6 +14,8 @@ model, which keeps the page's embedded widget state to about one small model per
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 from collections.abc import Sequence
 
@@ -28,7 +30,7 @@ from torch import Tensor
 from vae.data import MAX_COUNT
 from vae.model import VAE
 from vae.plot import image_grid
-from vae.widgets.stack import Explorer, Panel, img_tag, make_explorer
+from vae.widgets.stack import Explorer, Panel, make_explorer
 
 
 def _check_2d(model: VAE) -> None:
@@ -38,9 +40,10 @@ def _check_2d(model: VAE) -> None:
         )
 
 
-def digit_png(x: Tensor, scale: int = 12) -> bytes:
-    """One 8x8 image of counts [64] as a greyscale PNG, ``scale`` screen pixels per pixel
-    (ink dark on white, 0..16 mapped to white..black)."""
+def digit_png(x: Tensor, scale: int = 1) -> bytes:
+    """One 8x8 image of counts [64] as a greyscale PNG of ``8 * scale`` pixels square (ink dark on
+    white, 0..16 mapped to white..black). At ``scale=1`` it is about a hundred bytes; the page
+    enlarges it without smoothing (CSS ``image-rendering: pixelated``)."""
     x = torch.as_tensor(x).detach().cpu().reshape(8, 8)
     grey = (255 * (1 - x.clamp(0, MAX_COUNT) / MAX_COUNT)).round().to(torch.uint8).numpy()
     img = Image.fromarray(grey, mode="L").resize((8 * scale, 8 * scale), Image.Resampling.NEAREST)
@@ -65,21 +68,29 @@ def manifold_figure(
     labels: Tensor,
     extent: float = 3.0,
     n: int = 15,
-    dpi: int = 110,
+    fig: Figure | None = None,
 ) -> Figure:
     """Left: the decoded digits E[x|z] on an ``n`` x ``n`` grid over [-extent, extent]^2;
     right: the posterior means mu(x) of the digits ``x`` [N, D], coloured by their ``labels``
-    [N], over the same square (the grid's extent drawn as a frame)."""
+    [N], over the same square (the grid's extent drawn as a frame). Draws into ``fig`` (e.g.
+    ``plt.figure(figsize=(8.4, 4))``, so that a notebook shows it) or a new 8.4 x 4 in Figure."""
     _check_2d(model)
     values = torch.linspace(-extent, extent, n)
     grid = decode_grid(model, values).flip(0)  # top row = largest z2
-    image = image_grid(grid.reshape(n * n, -1), ncol=n, pad=0)
+    image = image_grid(grid.reshape(n * n, -1), ncol=n, pad=1)  # NaN gaps show as white
     with torch.no_grad():
         mu = model.encode(x).mean.cpu().numpy()
-    fig = Figure(figsize=(8.4, 4.0), dpi=dpi)
+    fig = Figure(figsize=(8.4, 4.0)) if fig is None else fig
     ax_m, ax_z = fig.subplots(1, 2)
     half = extent + extent / (n - 1)  # each decoded digit centred on its grid point
-    ax_m.imshow(image, cmap="Greys", vmin=0, vmax=MAX_COUNT, extent=(-half, half, -half, half))
+    ax_m.imshow(
+        image,
+        cmap="Greys",
+        vmin=0,
+        vmax=MAX_COUNT,
+        extent=(-half, half, -half, half),
+        interpolation="nearest",
+    )
     ax_m.set(xlabel="$z_1$", ylabel="$z_2$", title="decoded digits $E[x \\mid z]$")
     sc = ax_z.scatter(
         mu[:, 0], mu[:, 1], c=np.asarray(labels), cmap="tab10", s=8, vmin=-0.5, vmax=9.5
@@ -103,24 +114,26 @@ class _Leaves:
         return widgets.HTML(value, layout=self.layout, style=self.style)
 
 
-def _digit_html(x: Tensor, caption: str, alt: str) -> str:
+def _digit_html(x: Tensor, caption: str, alt: str, size: int = 96) -> str:
+    data = base64.b64encode(digit_png(x)).decode("ascii")
     return (
         "<figure style='display:inline-block;margin:0 0.6em;text-align:center'>"
-        f"{img_tag(digit_png(x), alt)}"
+        f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}" '
+        f'width="{size}" height="{size}" style="image-rendering:pixelated;display:block">'
         f"<figcaption style='font-size:90%'>{caption}</figcaption></figure>"
     )
 
 
 def latent_point_explorer(model: VAE, values: Sequence[float] | Tensor | None = None) -> Explorer:
-    """Pick z = (z1, z2) with two sliders over ``values`` (default: -2.5..2.5 in steps of 0.5)
+    """Pick z = (z1, z2) with two sliders over ``values`` (default: -3..3 in steps of 0.5)
     and see the decoded digit E[x | z]. ``explorer.results["grid"]`` is the [G, G, D] tensor of
     :func:`decode_grid`."""
     _check_2d(model)
-    values = torch.linspace(-2.5, 2.5, 11) if values is None else torch.as_tensor(values).float()
+    values = torch.linspace(-3, 3, 13) if values is None else torch.as_tensor(values).float()
     grid = decode_grid(model, values)
     labels = [f"{v:+.1f}".replace("-", "\u2212") for v in values.tolist()]
     mid = len(labels) // 2
-    html = _Leaves()
+    new_leaf = _Leaves()
     controls = {
         name: widgets.SelectionSlider(
             options=[(s, i) for i, s in enumerate(labels)], value=mid, description=name
@@ -131,7 +144,7 @@ def latent_point_explorer(model: VAE, values: Sequence[float] | Tensor | None = 
     def leaf(state: dict[str, int]) -> widgets.Widget:
         z1, z2 = labels[state["z1"]], labels[state["z2"]]
         x = grid[state["z2"], state["z1"]]
-        return html(
+        return new_leaf(
             _digit_html(x, f"E[x | z = ({z1}, {z2})]", f"digit decoded at z = ({z1}, {z2})")
         )
 
@@ -171,11 +184,11 @@ def interpolation_explorer(
         ),
     }
 
-    html = _Leaves()
+    new_leaf = _Leaves()
 
     def ends_leaf(state: dict[str, int]) -> widgets.Widget:
         a, b = pairs[state["pair"]]
-        return html(
+        return new_leaf(
             "<div>"
             + _digit_html(x[a], f"x<sub>a</sub> ({names[a]})", f"held-out digit {names[a]}")
             + _digit_html(x[b], f"x<sub>b</sub> ({names[b]})", f"held-out digit {names[b]}")
@@ -185,7 +198,7 @@ def interpolation_explorer(
     def path_leaf(state: dict[str, int]) -> widgets.Widget:
         a, b = pairs[state["pair"]]
         t = ts[state["t"]].item()
-        return html(
+        return new_leaf(
             _digit_html(
                 path[a, b][state["t"]],
                 f"decoded at (1 − t) μ(x<sub>a</sub>) + t μ(x<sub>b</sub>), t = {t:.2f}",

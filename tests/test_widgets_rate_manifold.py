@@ -66,7 +66,7 @@ def test_latent_point_explorer_shows_the_digit_at_the_chosen_z(model2):
     assert len(list(W.all_states(e))) == 9
     e.select(z1=2, z2=0)
     (leaf,) = e.visible_leaves()
-    assert "z = (+1.0, \u22121.0)" in leaf.value
+    assert "z = (+1.00, \u22121.00)" in leaf.value
     assert W.manifold.digit_png(e.results["grid"][0, 2]) in _png_payloads(leaf.value)
     leaves = [child for stack in e.trees for child in stack.children[0].children]
     assert len(leaves) == 3 and len({id(leaf.layout) for leaf in leaves}) == 1  # one shared model

@@ -104,14 +104,16 @@ def manifold_figure(
 
 
 class _Leaves:
-    """HTML leaves that share one layout and one style model (fewer models in the page)."""
+    """HTML leaves sharing the first leaf's layout and style models (fewer models in the page)."""
 
     def __init__(self) -> None:
-        first = widgets.HTML()
-        self.layout, self.style = first.layout, first.style
+        self.first: widgets.HTML | None = None
 
     def __call__(self, value: str) -> widgets.HTML:
-        return widgets.HTML(value, layout=self.layout, style=self.style)
+        if self.first is None:
+            self.first = widgets.HTML(value)
+            return self.first
+        return widgets.HTML(value, layout=self.first.layout, style=self.first.style)
 
 
 def _digit_html(x: Tensor, caption: str, alt: str, size: int = 96) -> str:
@@ -125,13 +127,13 @@ def _digit_html(x: Tensor, caption: str, alt: str, size: int = 96) -> str:
 
 
 def latent_point_explorer(model: VAE, values: Sequence[float] | Tensor | None = None) -> Explorer:
-    """Pick z = (z1, z2) with two sliders over ``values`` (default: -3..3 in steps of 0.5)
+    """Pick z = (z1, z2) with two sliders over ``values`` (default: -3..3 in steps of 0.75)
     and see the decoded digit E[x | z]. ``explorer.results["grid"]`` is the [G, G, D] tensor of
     :func:`decode_grid`."""
     _check_2d(model)
-    values = torch.linspace(-3, 3, 13) if values is None else torch.as_tensor(values).float()
+    values = torch.linspace(-3, 3, 9) if values is None else torch.as_tensor(values).float()
     grid = decode_grid(model, values)
-    labels = [f"{v:+.1f}".replace("-", "\u2212") for v in values.tolist()]
+    labels = [f"{v:+.2f}".replace("-", "\u2212") for v in values.tolist()]
     mid = len(labels) // 2
     new_leaf = _Leaves()
     controls = {

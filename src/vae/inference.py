@@ -5,10 +5,10 @@ gradient ascent on its ELBO with the decoder held fixed. The difference between 
 encoder's is the amortization gap (Cremer et al. 2018). For M <= 2, :func:`gap_decomposition`
 splits the whole gap log p(x) - ELBO exactly, with log p(x) and every ELBO by quadrature:
 
-    log p(x) - ELBO(q_phi)  =  [log p(x) - ELBO(q*)]  +  [ELBO(q*) - ELBO(q_phi)],
+    log p(x) - ELBO(q_phi)  =  [log p(x) - ELBO(q_best)]  +  [ELBO(q_best) - ELBO(q_phi)],
         total gap              approximation gap          amortization gap
 
-where q* is the best diagonal Gaussian for that x alone.
+where q_best is the best diagonal Gaussian for that x alone.
 """
 
 from __future__ import annotations
@@ -98,25 +98,25 @@ class GapDecomposition(NamedTuple):
     log_marginal: Tensor
     """log p(x), by quadrature."""
     elbo_best: Tensor
-    """The ELBO of the best diagonal Gaussian q* for each x alone."""
+    """The ELBO of the best diagonal Gaussian q_best for each x alone."""
     elbo_encoder: Tensor
     """The ELBO of the encoder's q_phi(z|x)."""
     q_best: Independent
-    """q*, batch shape [N]."""
+    """The best diagonal Gaussian for each x, batch shape [N]."""
 
     @property
     def total(self) -> Tensor:
-        """log p(x) - ELBO(q_phi) = KL(q_phi(z|x) || p(z|x))."""
+        """The whole gap, log p(x) - ELBO(q_phi), which is KL(q_phi(z|x) || p(z|x)), [N]."""
         return self.log_marginal - self.elbo_encoder
 
     @property
     def approximation(self) -> Tensor:
-        """log p(x) - ELBO(q*) = KL(q* || p(z|x)): the price of the Gaussian family."""
+        """The price of the Gaussian family, log p(x) - ELBO(q_best), [N]."""
         return self.log_marginal - self.elbo_best
 
     @property
     def amortization(self) -> Tensor:
-        """ELBO(q*) - ELBO(q_phi): the price of one shared encoder."""
+        """The price of one shared encoder, ELBO(q_best) - ELBO(q_phi), [N]."""
         return self.elbo_best - self.elbo_encoder
 
 
@@ -126,7 +126,7 @@ def gap_decomposition(
     """Split log p(x) - ELBO into approximation and amortization gaps (Cremer et al. 2018).
 
     For a VAE with M <= 2 and x [N, D]: log p(x) by
-    :func:`~vae.quadrature.log_marginal_quadrature`; q* by :func:`fit_local` on the
+    :func:`~vae.quadrature.log_marginal_quadrature`; q_best by :func:`fit_local` on the
     deterministic ELBO (``quadrature_nodes=n_nodes``, at most ``steps`` L-BFGS iterations),
     started twice, from the encoder's q and from the exact posterior's mean and marginal
     standard deviations (:func:`~vae.quadrature.posterior_grid`), keeping the better end per

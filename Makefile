@@ -13,7 +13,7 @@ VENDOR := _static/vendor/VERSIONS
 FORCE  ?= 0
 PYTEST_ARGS ?=
 
-.PHONY: help venv vendor book test bench figures notebooks clean distclean
+.PHONY: help venv vendor book test bench figures notebooks lab clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -45,8 +45,20 @@ bench: $(STAMP) $(VENDOR) ## benchmarks: speed vs plain PyTorch and Pyro, qualit
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
 	$(BIN)/python -m benchmarks
 
-notebooks: $(STAMP) ## write the Colab notebooks (.ipynb, install cell first) into _build/notebooks
-	$(BIN)/python tools/colab.py _build/notebooks
+# The notebooks take their figure/equation numbers and glued values from the built book.
+notebooks: book ## write the Colab notebooks (plain Markdown, install cell first) into _build/notebooks
+	$(BIN)/python tools/colab.py _build/notebooks --build _build
+
+# JupyterLab settings of this venv only (not ~/.jupyter): jupytext opens .md as notebooks.
+LAB_SETTINGS := $(VENV)/etc/jupyter/labconfig/default_setting_overrides.json
+LAB_ARGS ?=
+
+$(LAB_SETTINGS): $(STAMP)
+	@mkdir -p $(@D)
+	$(BIN)/jupytext-config --settings-file $@ set-default-viewer
+
+lab: $(STAMP) $(LAB_SETTINGS) ## JupyterLab from .venv: chapters open as notebooks (jupytext), MyST rendered, widgets live
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 figures: $(STAMP) ## regenerate figures/*.png from figures/make_figures.py
 	$(BIN)/python figures/make_figures.py

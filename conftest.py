@@ -36,6 +36,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "book: builds the whole Jupyter Book (slow); deselect with -m 'not book'"
     )
+    config.addinivalue_line(
+        "markers",
+        "colab: runs the Colab notebooks in a fresh bare environment (slow); -m 'not colab'",
+    )
+    config.addinivalue_line(
+        "markers", "lab: starts `make lab` (JupyterLab) on localhost; deselect with -m 'not lab'"
+    )
 
 
 def has_jupytext_header(path: Path) -> bool:

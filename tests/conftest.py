@@ -20,6 +20,10 @@ PROBLEM = re.compile(r"(^|: )(WARNING|ERROR|CRITICAL|SEVERE):|^Traceback|Excepti
 """Sphinx/docutils messages ("path:line: WARNING: ..."), not a kernel's log lines."""
 
 
+SAMPLE_REPOSITORY = "sample-owner/sample-book"
+"""The ``GITHUB_REPOSITORY`` the test build is made for (not the one in ``_config.yml``)."""
+
+
 @dataclass
 class BookBuild:
     """One fresh build of the whole book: exit code, Sphinx problems, and the HTML folder."""
@@ -35,8 +39,10 @@ def book_build(tmp_path_factory: pytest.TempPathFactory) -> BookBuild:
     """Build the book once per test session, from scratch, into a temporary folder.
 
     ``$VAE_BOOK_HTML`` names an already built ``html`` folder to use instead (to rerun the
-    browser tests quickly); otherwise the build has its own empty jupyter-cache, so every
-    chapter executes against the current ``vae`` package, and ``_build/`` is left alone.
+    browser tests quickly; it must have been built with ``GITHUB_REPOSITORY`` set to
+    :data:`SAMPLE_REPOSITORY`, and have ``jupyter_execute/`` beside it); otherwise the build
+    has its own empty jupyter-cache, so every chapter executes against the current ``vae``
+    package, and ``_build/`` is left alone.
     """
     if os.environ.get("VAE_BOOK_HTML"):
         return BookBuild(0, [], "", Path(os.environ["VAE_BOOK_HTML"]))
@@ -46,6 +52,9 @@ def book_build(tmp_path_factory: pytest.TempPathFactory) -> BookBuild:
     if (bindir / "jupyter-book").exists():
         env["JUPYTER_BOOK"] = str(bindir / "jupyter-book")
     env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
+    # Built as GitHub Actions would build it in a repository of this name (a fork): every
+    # button must then lead there (tests/test_launch.py), with no edit of _config.yml.
+    env["GITHUB_REPOSITORY"] = SAMPLE_REPOSITORY
     proc = subprocess.run(
         ["bash", str(ROOT / "tools" / "build_book.sh"), "--output", str(out)],
         cwd=ROOT,
@@ -65,3 +74,24 @@ def book_html(book_build: BookBuild) -> Path:
     if book_build.returncode != 0 or not (book_build.html / "intro.html").is_file():
         pytest.skip("the book did not build: see test_book_builds_without_warnings")
     return book_build.html
+
+
+sys.path.insert(0, str(ROOT / "tools"))
+import colab  # noqa: E402  (tools/colab.py: the Colab notebooks and button)
+
+sys.path.pop(0)
+
+
+@pytest.fixture(scope="session")
+def sample_repository() -> str:
+    """``OWNER/REPO`` the test build was made for: :data:`SAMPLE_REPOSITORY`."""
+    return SAMPLE_REPOSITORY
+
+
+@pytest.fixture(scope="session")
+def colab_notebooks(book_html: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Colab notebooks of the test build (``make notebooks`` for
+    :data:`SAMPLE_REPOSITORY`): ``chapters/*.ipynb`` and ``figures/``."""
+    out = tmp_path_factory.mktemp("colab")
+    colab.write_notebooks(out, build=book_html.parent, org_repo=SAMPLE_REPOSITORY)
+    return out

@@ -6,7 +6,9 @@
   says why;
 * a fresh virtual environment made from the Binder requirements imports ``vae``, has
   jupytext, and executes a chapter opened as a notebook (marked ``binder``, slow);
-* every chapter page of the built book has the Binder, Colab and live-code buttons;
+* every chapter page of the built book has the Binder, Colab and live-code buttons, and a
+  book built for another repository (``GITHUB_REPOSITORY``, as on GitHub Actions in a fork)
+  links only into that repository, at files that exist there or in its published notebooks;
 * the Colab notebooks start with a cell that installs ``vae`` only where it is missing.
 """
 
@@ -26,15 +28,21 @@ import yaml
 from IPython.core.inputtransformer2 import TransformerManager
 
 ROOT = Path(__file__).resolve().parent.parent
+
+sys.path.insert(0, str(ROOT / "tools"))
+import colab  # noqa: E402  (tools/colab.py: the Colab notebooks and button)
+
+sys.path.pop(0)
 BINDER = ROOT / "binder"
 CHAPTERS = sorted(
     p for p in (ROOT / "chapters").glob("*.md") if p.read_text().startswith("---\njupytext:")
 )
 REPO = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
-ORG_REPO = REPO["url"].split("github.com/")[1].strip("/")
 
 # Root requirements that Binder leaves out on purpose (see binder/requirements.txt).
 NOT_ON_BINDER = {"jupyter-book", "sphinx-exercise", "sphinxcontrib-bibtex", "nbval", "pytest"}
+# Binder requirements not in requirements.txt: JupyterLab renders the chapters' MyST.
+ONLY_LIVE = {"jupyterlab-myst"}
 
 
 def requirements(path: Path) -> dict[str, str]:
@@ -55,10 +63,14 @@ def test_binder_pins_agree_with_the_root_requirements():
         requirements(BINDER / "requirements.txt"),
     )
     assert root["torch"] == "==2.13.0" and binder["torch"] == "==2.13.0+cpu"
+    dev = requirements(ROOT / "requirements-dev.txt")
     for name, spec in binder.items():
-        if name != "torch":
+        if name in ONLY_LIVE:  # for reading live, from the dev requirements, same pin
+            assert dev.get(name) == spec, f"{name}: dev {dev.get(name)!r}, binder {spec!r}"
+        elif name != "torch":
             assert root.get(name) == spec, f"{name}: root {root.get(name)!r}, binder {spec!r}"
     assert set(root) - set(binder) == NOT_ON_BINDER
+    assert set(binder) - set(root) == ONLY_LIVE
     assert "-e ." in (ROOT / "requirements.txt").read_text()
     binder_lines = (BINDER / "requirements.txt").read_text().splitlines()
     assert not any(line.startswith(("-e", "-r")) for line in binder_lines)  # no local refs
@@ -126,26 +138,67 @@ def _chapter_html(book_html: Path) -> list[Path]:
     return pages
 
 
-def test_every_chapter_page_has_binder_colab_and_live_code_buttons(book_html: Path):
+def _hrefs(html: str) -> list[str]:
+    return re.findall(r'href="(https?://[^"]+)"', html)
+
+
+def test_every_chapter_page_has_binder_colab_and_live_code_buttons(
+    book_html: Path, sample_repository: str
+):
     for page in _chapter_html(book_html):
         html, name = page.read_text(), page.stem
-        binder = f"https://mybinder.org/v2/gh/{ORG_REPO}/{REPO['branch']}"
+        binder = f"https://mybinder.org/v2/gh/{sample_repository}/{REPO['branch']}"
         assert f'href="{binder}?urlpath=lab/tree/chapters/{name}.md"' in html, name
-        colab = f"https://colab.research.google.com/github/{ORG_REPO}/blob/notebooks"
-        assert f'href="{colab}/chapters/{name}.ipynb"' in html, name
+        colab_url = f"https://colab.research.google.com/github/{sample_repository}/blob/notebooks"
+        assert f'href="{colab_url}/chapters/{name}.ipynb"' in html, name
         assert "initThebeSBT()" in html and "launch-thebe" in html, name
-        assert f'repo: "{ORG_REPO}"' in html and f'ref: "{REPO["branch"]}"' in html, name
+        assert f'repo: "{sample_repository}"' in html and f'ref: "{REPO["branch"]}"' in html, name
 
 
-@pytest.fixture(scope="module")
-def colab_notebooks(tmp_path_factory):
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        import colab
-    finally:
-        sys.path.pop(0)
-    out = tmp_path_factory.mktemp("colab")
-    return colab.write_notebooks(out)
+def test_a_build_for_a_repository_links_only_into_it_at_files_that_exist(
+    book_html: Path, colab_notebooks: Path, sample_repository: str
+):
+    """Built with GITHUB_REPOSITORY=sample-owner/sample-book (a fork, say): the repository,
+    Binder, Colab and Live Code links all lead into that repository, at a file that the
+    repository (Binder, Thebe), or the published notebooks (Colab) hold."""
+    binder_re = re.compile(
+        r"https://mybinder\.org/v2/gh/([^/]+/[^/]+)/([^?]+)\?urlpath=lab/tree/(.+)"
+    )
+    colab_re = re.compile(
+        r"https://colab\.research\.google\.com/github/([^/]+/[^/]+)/blob/([^/]+)/(.+)"
+    )
+    branch = colab.colab_branch()
+    seen = {"binder": 0, "colab": 0, "thebe": 0}
+    for page in sorted(book_html.rglob("*.html")):
+        html = page.read_text()
+        for href in _hrefs(html):
+            if "github.com/" in href and "colab.research" not in href:
+                assert href.startswith(f"https://github.com/{sample_repository}"), (page, href)
+            if m := binder_re.match(href):
+                assert m[1] == sample_repository and m[2] == REPO["branch"], href
+                assert (ROOT / m[3]).is_file(), f"{page.name}: Binder opens missing {m[3]}"
+                seen["binder"] += 1
+            if m := colab_re.match(href):
+                assert m[1] == sample_repository and m[2] == branch, href
+                assert (colab_notebooks / m[3]).is_file(), f"{page.name}: no notebook {m[3]}"
+                seen["colab"] += 1
+        for repo, ref, path in re.findall(
+            r'repo: "([^"]+)",\s*ref: "([^"]+)".*?path: "([^"]*)"', html, re.S
+        ):
+            assert (repo, ref) == (sample_repository, REPO["branch"]), page
+            assert (ROOT / path).is_dir(), f"{page.name}: Thebe starts in missing {path}"
+            seen["thebe"] += 1
+    assert seen["binder"] >= len(CHAPTERS) and seen["colab"] >= len(CHAPTERS), seen
+    assert seen["thebe"] >= len(CHAPTERS), seen
+    # The notebooks install vae from that repository and load figures from its Colab branch.
+    raw = f"https://raw.githubusercontent.com/{sample_repository}/{branch}/"
+    for path in sorted((colab_notebooks / "chapters").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        assert f"git+https://github.com/{sample_repository}@{REPO['branch']}" in nb.cells[0].source
+        for cell in nb.cells:
+            for url in re.findall(r"\]\((https://[^)\s]+)\)", cell.source):
+                if url.startswith("https://raw.githubusercontent.com/"):
+                    assert url.startswith(raw) and (colab_notebooks / url[len(raw) :]).is_file()
 
 
 def _run_install_cell(source: str, vae_importable: bool) -> list[tuple[str, str]]:
@@ -168,13 +221,16 @@ def _run_install_cell(source: str, vae_importable: bool) -> list[tuple[str, str]
     return calls
 
 
-def test_colab_notebooks_install_vae_first_and_only_where_it_is_missing(colab_notebooks):
-    assert [p.stem for p in colab_notebooks] == [p.stem for p in CHAPTERS]
-    for path in colab_notebooks:
+def test_colab_notebooks_install_vae_first_and_only_where_it_is_missing(
+    colab_notebooks: Path, sample_repository: str
+):
+    paths = sorted((colab_notebooks / "chapters").glob("*.ipynb"))
+    assert [p.stem for p in paths] == [p.stem for p in CHAPTERS]
+    for path in paths:
         nb = nbformat.read(path, as_version=4)
         first = nb.cells[0]
         assert first.cell_type == "code"
-        assert f"git+{REPO['url']}@{REPO['branch']}" in first.source
+        assert f"git+https://github.com/{sample_repository}@{REPO['branch']}" in first.source
         assert _run_install_cell(first.source, vae_importable=True) == []
         calls = _run_install_cell(first.source, vae_importable=False)
         assert len(calls) == 1 and calls[0][0] == "pip" and "--quiet" in calls[0][1]

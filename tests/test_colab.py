@@ -52,6 +52,15 @@ def test_colab_markdown_has_no_myst_left(colab_notebooks: Path):
                 assert not pattern.search(cell.source), f"{name}: MyST left in\n{cell.source}"
 
 
+def test_every_figure_of_the_html_is_an_image(book_html: Path):
+    """A figure cell whose output is not an image (a Figure shown as its text repr, say)
+    still makes a numbered, captioned figure: catch it in the HTML."""
+    for name in CHAPTERS:
+        page = (book_html / "chapters" / f"{name}.html").read_text(encoding="utf-8")
+        for m in re.finditer(r'<figure[^>]*\bid="([^"]+)".*?</figure>', page, re.S):
+            assert "<img " in m[0], f"{name}: figure {m[1]} holds no image"
+
+
 def html_figures(page: Path) -> list[str]:
     """Ids of the figures of a chapter page, in order."""
     return re.findall(r'<figure[^>]*\bid="([^"]+)"', page.read_text(encoding="utf-8"))

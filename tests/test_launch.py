@@ -168,12 +168,13 @@ def test_a_build_for_a_repository_links_only_into_it_at_files_that_exist(
         r"https://colab\.research\.google\.com/github/([^/]+/[^/]+)/blob/([^/]+)/(.+)"
     )
     branch = colab.colab_branch()
-    seen = {"binder": 0, "colab": 0, "thebe": 0}
+    seen = {"repository": 0, "binder": 0, "colab": 0, "thebe": 0}
     for page in sorted(book_html.rglob("*.html")):
         html = page.read_text()
+        for href in re.findall(r'<a href="([^"]+)"[^>]*\s+class="[^"]*btn-source-repository', html):
+            assert href == f"https://github.com/{sample_repository}", (page, href)
+            seen["repository"] += 1
         for href in _hrefs(html):
-            if "github.com/" in href and "colab.research" not in href:
-                assert href.startswith(f"https://github.com/{sample_repository}"), (page, href)
             if m := binder_re.match(href):
                 assert m[1] == sample_repository and m[2] == REPO["branch"], href
                 assert (ROOT / m[3]).is_file(), f"{page.name}: Binder opens missing {m[3]}"
@@ -189,7 +190,7 @@ def test_a_build_for_a_repository_links_only_into_it_at_files_that_exist(
             assert (ROOT / path).is_dir(), f"{page.name}: Thebe starts in missing {path}"
             seen["thebe"] += 1
     assert seen["binder"] >= len(CHAPTERS) and seen["colab"] >= len(CHAPTERS), seen
-    assert seen["thebe"] >= len(CHAPTERS), seen
+    assert seen["thebe"] >= len(CHAPTERS) and seen["repository"] >= len(CHAPTERS), seen
     # The notebooks install vae from that repository and load figures from its Colab branch.
     raw = f"https://raw.githubusercontent.com/{sample_repository}/{branch}/"
     for path in sorted((colab_notebooks / "chapters").glob("*.ipynb")):

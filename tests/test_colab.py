@@ -156,7 +156,7 @@ def printed_glue(nb: nbformat.NotebookNode) -> dict[str, str]:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream" and output.get("name") == "stdout":
                 for line in output["text"].splitlines():
-                    if m := re.fullmatch(r"([\w:-]+) = (.*)", line):
+                    if m := re.fullmatch(r"(\S+) = (.*)", line):
                         values[m[1]] = m[2]
     return values
 

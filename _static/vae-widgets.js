@@ -14,6 +14,10 @@
  * every control with a description then throws "Cannot read properties of undefined (reading
  * 'Queue')". A small `MathJax.Hub.Queue` that calls MathJax 3's `typesetPromise` is added
  * once MathJax has loaded (it is deferred, so by DOMContentLoaded, before widgets render).
+ *
+ * Both are workarounds of @jupyter-widgets/html-manager bugs with no fixed release as of the
+ * vendored 1.0.15 (MathJax 3: jupyter-widgets/ipywidgets#3829, open; its proposed fix #3847
+ * waits on the font discovery): drop each part when a release fixes it.
  */
 (function () {
   "use strict";

@@ -32,7 +32,7 @@ from typing import Any
 import torch
 
 from vae.data import load_digits
-from vae.estimators import log_marginal_is
+from vae.estimators import log_marginal_is, log_weights
 from vae.model import VAE
 
 
@@ -41,7 +41,7 @@ def naive_log_marginal(model: VAE, x: torch.Tensor, k: int) -> torch.Tensor:
     with torch.no_grad():
         q = model.encode(x)
         z = q.sample((k,))  # [K, N, M]
-        log_w = model.log_joint(x, z) - q.log_prob(z)  # [K, N]
+        log_w = log_weights(model, x, z, q)  # [K, N]
         return torch.logsumexp(log_w, dim=0) - math.log(k)
 
 

@@ -1,5 +1,6 @@
 """Monte Carlo estimators around the ELBO, in nats.
 
+* :func:`log_weights` -- the importance log-weights log p(x, z) - log q(z|x);
 * :func:`log_marginal_is` -- the importance-sampled bound (Burda et al. 2015)
   log p_K(x) = log (1/K) sum_k p(x, z_k) / q(z_k|x), z_k ~ q(z|x), which is <= log p(x) in
   expectation, equals the ELBO's single-sample estimate at K = 1 and tends to log p(x) as K grows.
@@ -24,6 +25,14 @@ from vae._checks import check_positive_int, check_q
 from vae.encoder import diagonal_gaussian
 from vae.linear import LinearGaussian
 from vae.model import VAE
+
+
+def log_weights(model: VAE | LinearGaussian, x: Tensor, z: Tensor, q: Distribution) -> Tensor:
+    """Importance log-weights log p(x, z) - log q(z|x), in nats: ``z`` [..., N, M] -> [..., N].
+
+    Their mean over z ~ q is the ELBO; their log-mean-exp over K draws is log p_K(x).
+    """
+    return model.log_joint(x, z) - q.log_prob(z)
 
 
 @torch.no_grad()
@@ -54,7 +63,7 @@ def log_marginal_is(
     parts = []
     for start in range(0, k, chunk):
         z = q.sample((min(chunk, k - start),))  # [c, N, M]
-        log_w = model.log_joint(x, z) - q.log_prob(z)  # [c, N]
+        log_w = log_weights(model, x, z, q)  # [c, N]
         parts.append(torch.logsumexp(log_w, dim=0))
     return torch.logsumexp(torch.stack(parts), dim=0) - math.log(k)
 

@@ -121,14 +121,16 @@ class LinearGaussian:
             raise ValueError(f"x has dtype {x.dtype}, but the model is {self.W.dtype}")
         return x
 
-    def prior(self) -> Independent:
+    def prior(self, validate_args: bool | None = None) -> Independent:
         """p(z) = N(0, I_M)."""
         zero = torch.zeros(self.latent_dim, dtype=self.W.dtype)
-        return Independent(Normal(zero, torch.ones_like(zero)), 1)
+        normal = Normal(zero, torch.ones_like(zero), validate_args=validate_args)
+        return Independent(normal, 1, validate_args=validate_args)
 
-    def likelihood(self, z: Tensor) -> Independent:
+    def likelihood(self, z: Tensor, validate_args: bool | None = None) -> Independent:
         """p(x|z) = N(W z + b, tau2 I) for ``z`` [..., M]; event shape [D]."""
-        return Independent(Normal(z @ self.W.T + self.b, self.tau2.sqrt()), 1)
+        normal = Normal(z @ self.W.T + self.b, self.tau2.sqrt(), validate_args=validate_args)
+        return Independent(normal, 1, validate_args=validate_args)
 
     def marginal(self) -> MultivariateNormal:
         """p(x) = N(b, W W^T + tau2 I)."""
@@ -139,9 +141,12 @@ class LinearGaussian:
         """Exact log p(x) in nats, shape [N]."""
         return self.marginal().log_prob(self.check_input(x))
 
-    def log_joint(self, x: Tensor, z: Tensor) -> Tensor:
-        """log p(x, z) = log p(z) + log p(x|z); ``z`` [..., N, M] -> [..., N]."""
-        return self.prior().log_prob(z) + self.likelihood(z).log_prob(x)
+    def log_joint(self, x: Tensor, z: Tensor, validate_args: bool | None = None) -> Tensor:
+        """log p(x, z) = log p(z) + log p(x|z); ``z`` [..., N, M] -> [..., N].
+
+        ``validate_args`` is passed to the distributions (False: no checks of x and z)."""
+        prior, lik = self.prior(validate_args), self.likelihood(z, validate_args)
+        return prior.log_prob(z) + lik.log_prob(x)
 
     def _precision(self) -> Tensor:
         """Posterior precision A / tau2, shape [M, M] (the same for every x)."""

@@ -22,6 +22,7 @@ from torch.distributions import (
 )
 
 from vae._checks import check_binary, check_counts, check_data, check_positive_int, check_q
+from vae.data import N_PIXELS
 from vae.decoder import BernoulliDecoder, BinomialDecoder, CategoricalDecoder, GaussianDecoder
 from vae.encoder import Encoder, FullCovarianceEncoder
 
@@ -59,7 +60,7 @@ class VAE(nn.Module):
 
     def __init__(
         self,
-        x_dim: int = 64,
+        x_dim: int = N_PIXELS,
         latent_dim: int = 2,
         hidden: tuple[int, ...] = (128,),
         likelihood: str = "binomial",
@@ -89,16 +90,18 @@ class VAE(nn.Module):
                 self.decoder = GaussianDecoder(latent_dim, x_dim, hidden)
         self.register_buffer("_zero", torch.zeros(latent_dim))
 
-    def prior(self) -> Independent:
+    def prior(self, validate_args: bool | None = None) -> Independent:
         """p(z) = N(0, I) with event shape [M]."""
-        return Independent(Normal(self._zero, torch.ones_like(self._zero)), 1)
+        normal = Normal(self._zero, torch.ones_like(self._zero), validate_args=validate_args)
+        return Independent(normal, 1, validate_args=validate_args)
 
-    def kl_to_prior(self, q: Distribution) -> Tensor:
+    def kl_to_prior(self, q: Distribution, validate_args: bool | None = None) -> Tensor:
         """Analytic KL(q || p(z)) for a diagonal or full-covariance Gaussian q, shape [N]."""
         if isinstance(q, MultivariateNormal):
             eye = torch.diag_embed(torch.ones_like(self._zero))
-            return kl_divergence(q, MultivariateNormal(self._zero, scale_tril=eye))
-        return kl_divergence(q, self.prior())
+            prior = MultivariateNormal(self._zero, scale_tril=eye, validate_args=validate_args)
+            return kl_divergence(q, prior)
+        return kl_divergence(q, self.prior(validate_args))
 
     def check_input(self, x: object) -> Tensor:
         """Validate a data batch: shape [N, D], the model's dtype, finite; counts 0..total_count
@@ -122,9 +125,12 @@ class VAE(nn.Module):
         """p_theta(x|z) for ``z`` of shape [..., M]: batch shape [...], event shape [D]."""
         return self.decoder(z)
 
-    def log_joint(self, x: Tensor, z: Tensor) -> Tensor:
-        """log p_theta(x, z) = log p(z) + log p_theta(x|z); ``z`` [..., N, M] -> [..., N]."""
-        return self.prior().log_prob(z) + self.decode(z).log_prob(x)
+    def log_joint(self, x: Tensor, z: Tensor, validate_args: bool | None = None) -> Tensor:
+        """log p_theta(x, z) = log p(z) + log p_theta(x|z); ``z`` [..., N, M] -> [..., N].
+
+        ``validate_args`` is passed to the distributions (False: no checks of x and z)."""
+        prior, lik = self.prior(validate_args), self.decoder(z, validate_args=validate_args)
+        return prior.log_prob(z) + lik.log_prob(x)
 
     def elbo(
         self,
@@ -132,39 +138,38 @@ class VAE(nn.Module):
         n_samples: int = 1,
         analytic_kl: bool = True,
         q: Distribution | None = None,
+        check: bool = True,
     ) -> ELBO:
         """Per-datapoint ELBO of ``x`` [N, D], estimated with ``n_samples`` reparameterized z.
 
         The KL term is analytic by default; with ``analytic_kl=False`` it is the Monte Carlo
         estimate log q(z|x) - log p(z) on the same samples. ``q`` replaces the encoder's
         q_phi(z|x) (for per-datapoint inference); it must have batch shape [N].
+
+        ``check=False`` skips every check: of ``x`` (shape, dtype, counts), of the arguments,
+        and of the distributions' arguments (``validate_args=False``). For a training loop
+        that checked its data once, such as :func:`vae.train.fit`; the values are the same.
         """
-        x = self.check_input(x)
-        check_positive_int(n_samples, "n_samples")
-        if q is not None:
-            check_q(q, x.shape[0], self.latent_dim)
-        return self._elbo(x, n_samples, analytic_kl, q)
-
-    def _elbo(
-        self, x: Tensor, n_samples: int = 1, analytic_kl: bool = True, q: Distribution | None = None
-    ) -> ELBO:
-        """:meth:`elbo` without its checks of the data (dtype, counts), for a training loop that
-        checked the whole data set once."""
-        if q is None:
-            q = self.encoder(x)
-        z = q.rsample((n_samples,))  # [S, N, M], z = mu + sigma * eps
-        log_lik = self.decode(z).log_prob(x).mean(0)
-        if analytic_kl:
-            kl = self.kl_to_prior(q)
+        validate = None
+        if check:
+            x = self.check_input(x)
+            check_positive_int(n_samples, "n_samples")
+            if q is not None:
+                check_q(q, x.shape[0], self.latent_dim)
         else:
-            kl = (q.log_prob(z) - self.prior().log_prob(z)).mean(0)
+            validate = False
+        if q is None:
+            q = self.encoder(x, validate_args=validate)
+        # z = mu + sigma * eps: [S, N, M], or [N, M] for one sample (no sample axis to average)
+        z = q.rsample(torch.Size([n_samples] if n_samples > 1 else []))
+        log_lik = self.decoder(z, validate_args=validate).log_prob(x)  # [S, N] or [N]
+        if analytic_kl:
+            kl = self.kl_to_prior(q, validate)
+        else:
+            kl = q.log_prob(z) - self.prior(validate).log_prob(z)
+        if n_samples > 1:
+            log_lik, kl = log_lik.mean(0), (kl if analytic_kl else kl.mean(0))
         return ELBO(log_lik - kl, log_lik, kl)
-
-    def log_weights(self, x: Tensor, k: int) -> Tensor:
-        """Importance log-weights log p(x, z_k) - log q(z_k|x), z_k ~ q(z|x): shape [k, N]."""
-        q = self.encode(x)
-        z = q.sample((k,))
-        return self.log_joint(x, z) - q.log_prob(z)
 
     @torch.no_grad()
     def sample(self, n: int, mean: bool = True) -> Tensor:

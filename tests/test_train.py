@@ -89,3 +89,18 @@ def test_kl_annealing_and_free_bits_weaken_the_pull_of_q_toward_the_prior(remedy
         with torch.no_grad():
             kls.append(model.elbo(X).kl.mean().item())
     assert kls[1] > kls[0] + 0.25
+
+
+def test_cached_run_returns_the_same_weights_and_history_without_training(tmp_path, monkeypatch):
+    monkeypatch.setenv("VAE_FIT_CACHE", str(tmp_path))
+    runs = []
+    for lr in (1e-3, 1e-3, 2e-3):
+        model = VAE(latent_dim=2, hidden=(16,), seed=0)
+        runs.append((fit(model, X[:256], XT[:64], epochs=2, lr=lr, progress=False), model))
+    (h1, m1), (h2, m2), (h3, m3) = runs
+    assert len(list(tmp_path.glob("*.pt"))) == 2  # the second run was a hit, the third a miss
+    assert h2 == h1 and h3.test_elbo != h1.test_elbo
+    assert all(torch.equal(a, b) for a, b in zip(m1.parameters(), m2.parameters(), strict=True))
+    monkeypatch.delenv("VAE_FIT_CACHE")
+    model = VAE(latent_dim=2, hidden=(16,), seed=0)
+    assert fit(model, X[:256], XT[:64], epochs=2, progress=False).test_elbo == h1.test_elbo

@@ -52,6 +52,28 @@ echo "$key" > "$keyfile"
 # If the package changes while the build runs, the cache may mix both states: forget the key.
 trap '[[ "$(package_key)" == "$key" ]] || rm -f "$keyfile"' EXIT
 
+# Execute the chapters into the jupyter-cache first, two (one per core) at a time: myst-nb
+# would execute them one after another while Sphinx reads. It then finds each one cached
+# (same code cells) and executes nothing; a chapter that failed here has no cache entry, so
+# myst-nb runs it again and reports the error. Trained models are shared through
+# $VAE_FIT_CACHE (vae.cache): a chapter that trains a model an earlier one trained (same
+# model, data and settings) loads it. The longest chapter goes first, and chapter 2 before
+# chapter 4, which trains chapter 2's model again.
+export VAE_FIT_CACHE="$build/.fit-cache"
+export JUPYTERCACHE="$cache"
+[[ $force == 1 ]] && rm -rf "$VAE_FIT_CACHE"
+JCACHE="$(dirname "$JB")/jcache"
+[[ -x "$JCACHE" ]] || JCACHE="$(command -v jcache)"
+mapfile -t chapters < <(
+    cd "$ROOT" && grep -l '^jupytext:' chapters/0*.md | sort \
+        | awk '/05-beyond/ {print 0, $0; next} /02-encoder/ {print 1, $0; next} {print 2, $0}' \
+        | sort -s -k1,1n | cut -d' ' -f2-
+)
+pre=$SECONDS
+"$JCACHE" notebook add --reader myst_nb_md "${chapters[@]}" >/dev/null
+"$JCACHE" project execute --executor local-parallel --timeout 600 || true
+echo "build_book: executed the chapters in $((SECONDS - pre)) s"
+
 # Sphinx re-reads only changed pages on a warm build, so a page's warnings are reported only
 # when it is read: re-read every page (--all) unless the last build of this folder was clean.
 okfile="$build/.last-build-clean"

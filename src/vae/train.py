@@ -9,12 +9,13 @@ histories.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import Tensor
 from torch.distributions import Independent, Normal, kl_divergence
 
+from vae import cache
 from vae._checks import check_positive_int
 from vae.model import VAE
 
@@ -73,6 +74,10 @@ def fit(
 
     ``progress`` prints the epoch and its training ELBO on one line, rewritten each epoch.
 
+    Where the environment variable ``VAE_FIT_CACHE`` names a folder (the book build sets it),
+    a run whose model, data and settings were trained before loads the stored result instead
+    of training again (:mod:`vae.cache`); elsewhere ``fit`` always trains.
+
     ``beta`` weights the KL term: each step maximizes E_q[log p(x|z)] - beta * KL(q || p(z))
     (Higgins et al. 2017), the ELBO at ``beta=1``; the history still records the ELBO itself.
 
@@ -99,6 +104,14 @@ def fit(
     if x_test is not None:
         model.check_input(x_test)
     device = torch.device(device) if device is not None else default_device()
+    record = None
+    if cache.cache_dir() is not None:  # only where $VAE_FIT_CACHE is set (the book build)
+        settings = dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, beta=beta)
+        settings |= dict(n_samples=n_samples, kl_warmup=kl_warmup, free_bits=free_bits)
+        data = {"x_train": x_train, "x_test": x_test, "device": device.type}
+        record = cache.cache_dir() / f"{cache.key(model, data, settings)}.pt"
+        if (hit := cache.load(record, model)) is not None:
+            return History(**hit)
     home = next(model.parameters()).device
     model.to(device)
     x_train = x_train.to(device)
@@ -146,4 +159,6 @@ def fit(
         print()
     history.seconds = time.perf_counter() - start
     model.to(home)
+    if record is not None:
+        cache.save(record, model, asdict(history))
     return history

@@ -231,7 +231,13 @@ def _book(b: dict) -> list[str]:
     ch = b.get("chapter_execution_seconds") or {}
     ch1 = b.get("chapter_execution_seconds_one_thread") or {}
     if ch:
-        out += ["Execution time of each chapter during the cold builds (jupyter-cache):", ""]
+        limit = g.get("chapter_seconds", 20)
+        worst = max((v for v in ch.values() if v is not None), default=0.0)
+        out += [
+            "Execution time of each chapter during the cold builds (jupyter-cache; two chapters "
+            f"run at a time), goal ≤ {limit} s each ({_mark(worst <= limit)}):",
+            "",
+        ]
         out += _table(
             ["notebook", "seconds (default threads)", "seconds (OMP_NUM_THREADS=1)"],
             [[k, _f(v, ".1f"), _f(ch1.get(k), ".1f")] for k, v in ch.items()],

@@ -70,7 +70,7 @@ mapfile -t chapters < <(
         | sort -s -k1,1n | cut -d' ' -f2-
 )
 pre=$SECONDS
-"$JCACHE" notebook add --reader myst_nb_md "${chapters[@]}" >/dev/null
+"$JCACHE" notebook add --reader myst_nb_md "${chapters[@]}" >/dev/null <<< y  # y: create the cache
 "$JCACHE" project execute --executor local-parallel --timeout 600 || true
 echo "build_book: executed the chapters in $((SECONDS - pre)) s"
 

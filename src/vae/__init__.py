@@ -13,7 +13,9 @@ One module per idea:
 * :mod:`vae.inference` -- per-datapoint inference and the amortization gap;
 * :mod:`vae.quadrature` -- exact log p(x) by quadrature when M <= 2;
 * :mod:`vae.train` -- seeded minibatch Adam on the negative ELBO;
+* :mod:`vae.cache` -- an on-disk cache of trained models for the book build (opt-in);
 * :mod:`vae.plot` -- image grids and Gaussian ellipses for the figures;
+* :mod:`vae.glue` -- the numbers the prose quotes (myst-nb glue), shown in a live notebook too;
 * :mod:`vae.widgets` -- the book's interactive explorers, which also work in the static HTML
   (needs ``ipywidgets``; imported on its own, ``import vae.widgets``).
 

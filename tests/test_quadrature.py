@@ -137,10 +137,10 @@ class TwoModes:
 
     latent_dim = 1
 
-    def log_joint(self, x, z):
+    def log_joint(self, x, z, validate_args=None):
         normal = torch.distributions.Normal
-        a = normal(-2.0, 0.3).log_prob(z[..., 0]) + math.log(0.7)
-        b = normal(2.0, 0.3).log_prob(z[..., 0]) + math.log(0.3)
+        a = normal(-2.0, 0.3, validate_args).log_prob(z[..., 0]) + math.log(0.7)
+        b = normal(2.0, 0.3, validate_args).log_prob(z[..., 0]) + math.log(0.3)
         return torch.logaddexp(a, b) + 0 * x.sum(-1)
 
 

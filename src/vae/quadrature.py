@@ -21,7 +21,7 @@ nothing is estimated. :func:`log_marginal_quadrature` does it in three stages, p
 
 For the digits VAE of the book (M = 2) this gives all 450 test digits to about 1e-8 nats (a
 float64 model; a float32 model's own rounding adds about 1e-5) in a few seconds. The model
-needs only ``latent_dim`` and ``log_joint(x, z)`` that broadcasts z of shape
+needs only ``latent_dim`` and ``log_joint(x, z, validate_args)`` that broadcasts z of shape
 [..., N or 1, M] against x [N, D] (as :class:`~vae.model.VAE` and
 :class:`~vae.linear.LinearGaussian` do, through ``torch.distributions``).
 """

@@ -25,7 +25,7 @@ from benchmarks.report import to_markdown
 SECTIONS = ("training", "quality", "estimator", "book", "widgets")
 
 FULL = {
-    "training": {"epochs": 20, "repeats": 5, "eval_samples": 200},
+    "training": {"epochs": 20, "repeats": 9, "eval_samples": 200},
     "quality": {
         "latent_dims": (2, 5, 10),
         "ks": (1, 100, 1000),

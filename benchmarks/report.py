@@ -26,8 +26,9 @@ def _training(t: dict) -> list[str]:
         "",
         f"VAE latent_dim {c['latent_dim']}, hidden {tuple(c['hidden'])}, Binomial(16) decoder; "
         f"{c['n_train']} training digits, batch {c['batch_size']}, Adam lr {c['lr']}, "
-        f"{c['epochs']} epochs; median wall time of {c['repeats']} interleaved runs (seeds "
-        f"0..{c['repeats'] - 1}); device {c['device']}, {c['torch_threads']} torch threads. "
+        f"{c['epochs']} epochs; median wall time of {c['repeats']} interleaved rounds (seeds "
+        f"0..{c['repeats'] - 1}); speeds: the median over the rounds of each round's ratio; "
+        f"device {c['device']}, {c['torch_threads']} torch threads. "
         f"Held-out ELBO: the same `model.elbo(x_test, n_samples={c['eval_n_samples']})` for all, "
         "mean ± sd over the seeds.",
         "",

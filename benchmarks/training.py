@@ -239,12 +239,13 @@ def run(
             "held_out_elbo_sd": sd,
             "held_out_elbo_all": elbos[name],
         }
-    ours = rows["ours"]["images_per_s"]
+    # The ratio of each round (the runs of a round are interleaved, so they share its load),
+    # then the median over the rounds.
     for name in names:
-        rows[name]["speed_ours_over_this"] = ours / rows[name]["images_per_s"]
-        rows[name]["cpu_speed_ours_over_this"] = (
-            rows[name]["cpu_seconds_median"] / rows["ours"]["cpu_seconds_median"]
-        )
+        wall = zip(seconds[name], seconds["ours"], strict=True)
+        rows[name]["speed_ours_over_this"] = median([t / t_ours for t, t_ours in wall])
+        used = zip(cpu[name], cpu["ours"], strict=True)
+        rows[name]["cpu_speed_ours_over_this"] = median([c / c_ours for c, c_ours in used])
     missing = [] if "pyro" in names else ["pyro (pyro-ppl not importable: skipped)"]
     return {
         "config": {

@@ -141,8 +141,8 @@ def fit(
                 else:
                     out = model.elbo(xb, n_samples, check=False)  # x_train checked above
                     elbo = out.elbo
-                    weighted = out.log_likelihood - kl_weight * out.kl
-                    objective = (elbo if kl_weight == 1.0 else weighted).mean()
+                    weighted = out.log_likelihood - kl_weight * out.kl if kl_weight != 1 else elbo
+                    objective = weighted.mean()
                 model.zero_grad(set_to_none=True)  # (the optimizer's own adds a profiler span)
                 (-objective).backward()
                 opt.step()

@@ -16,7 +16,9 @@ an image without the book's build tools (no myst-nb). So:
     the published HTML book, API roles become code, ``{glue:text}`` roles become the
     number of the book's build; static figures become images from the published branch;
   - after each code cell whose output is a numbered figure (myst-nb ``mystnb.figure``
-    metadata), a Markdown cell gives its number and caption.
+    metadata), a Markdown cell gives its number and caption;
+  - code cells the book hides (``remove-cell``) are folded under a title (Colab's form
+    view); their outputs, such as the printed glue numbers, stay visible.
 
   Numbers (figure, equation and exercise numbers, glued values) are read from a built book
   (``--build``, default ``_build``: ``html/`` and ``jupyter_execute/``), so run it after
@@ -60,6 +62,9 @@ import importlib.util
 
 if importlib.util.find_spec("vae") is None:
     %pip install --quiet "vae[widgets] @ git+{url}@{branch}"'''
+
+
+HIDDEN_TITLE = "Hidden in the book: set-up, checks, or the numbers the text quotes"
 
 
 def repository(org_repo: str | None = None) -> dict[str, str]:
@@ -255,7 +260,24 @@ def directive(name: str, arg: str, options: dict, body: list[str], ctx: Context)
         alt = options.get("alt", "").replace("]", ")").replace("[", "(")
         number = ctx.book.refs.get(options.get("name", ""), "Figure")
         return [f"![{alt}]({url})", "", f"*{number}.* {content}", ""]
+    if name == "literalinclude":
+        return ["```" + options.get("language", ""), literal_include(arg, options, ctx), "```"]
     raise ValueError(f"{ctx.chapter}: no plain-Markdown form for the {{{name}}} directive")
+
+
+def literal_include(arg: str, options: dict, ctx: Context) -> str:
+    """The text a ``{literalinclude}`` shows (whole file, or ``:pyobject:``), as of this build."""
+    unknown = set(options) - {"language", "pyobject", "caption", "name"}
+    if unknown:
+        raise ValueError(f"{ctx.chapter}: {{literalinclude}} options {sorted(unknown)} unsupported")
+    text = (ROOT / "chapters" / arg).read_text(encoding="utf-8")
+    if "pyobject" not in options:
+        return text.rstrip("\n")
+    for node in ast.walk(ast.parse(text)):
+        defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+        if isinstance(node, defs) and node.name == options["pyobject"]:
+            return "\n".join(text.splitlines()[node.lineno - 1 : node.end_lineno])
+    raise ValueError(f"{ctx.chapter}: no {options['pyobject']!r} in {arg}")
 
 
 def citation(key: str, ctx: Context) -> str:
@@ -346,6 +368,11 @@ def colab_notebook(chapter: Path, book: Book, repo: dict[str, str]) -> nbformat.
             cell.source = myst_to_markdown(cell.source, ctx).strip("\n")
             cells.append(cell)
             continue
+        if "remove-cell" in cell.metadata.get("tags", []):
+            # Hidden in the book (set-up, checks, glue): Colab folds the code under a title
+            # and still shows the output, e.g. the numbers that vae.glue prints.
+            cell.source = f"#@title {HIDDEN_TITLE}\n{cell.source}"
+            cell.metadata["cellView"] = "form"
         cells.append(cell)
         figure = cell.metadata.get("mystnb", {}).get("figure")
         if cell.cell_type == "code" and figure:

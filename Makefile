@@ -10,6 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.stamp
 VENDOR := _static/vendor/VERSIONS
+AXE    := tests/vendor/axe.min.js
 FORCE  ?= 0
 PYTEST_ARGS ?=
 
@@ -32,12 +33,16 @@ vendor: $(VENDOR) ## fetch require.js, the ipywidgets embed manager and MathJax 
 $(VENDOR): tools/vendor_js.sh
 	tools/vendor_js.sh
 
+# axe-core for the accessibility checks of tests/test_browser.py (tests only, not in the book)
+$(AXE): tools/vendor_js.sh
+	tools/vendor_js.sh --test
+
 # Chapters execute through jupyter-cache; tools/build_book.sh clears the cache when src/vae
 # or requirements.txt changed. FORCE=1 re-executes every chapter regardless.
 book: $(STAMP) $(VENDOR) ## build the HTML book into _build/html (-W: any warning fails)
 	tools/build_book.sh $(if $(filter 1,$(FORCE)),--force)
 
-test: $(STAMP) ## ruff, unit tests, every chapter through nbval, and a fresh -W book build
+test: $(STAMP) $(AXE) ## ruff, unit tests, every chapter through nbval, and a fresh -W book build
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -64,7 +69,7 @@ figures: $(STAMP) ## regenerate figures/*.png from figures/make_figures.py
 	$(BIN)/python figures/make_figures.py
 
 clean: ## remove build outputs, the execution cache and vendored JS (keeps .venv)
-	rm -rf _build _static/vendor .pytest_cache .ruff_cache
+	rm -rf _build _static/vendor tests/vendor .pytest_cache .ruff_cache
 	find . -path ./.venv -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
 
 distclean: clean ## clean, and remove .venv

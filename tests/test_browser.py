@@ -1,25 +1,36 @@
 """The built book in a real browser: headless Debian chromium driven by Playwright, offline.
 
 Every page of ``_build/html`` is opened from ``file://`` with the network blocked (every
-non-file request is aborted and recorded), and checked for: no console errors, no uncaught
-exceptions and no failed requests; every ``<img>`` decoded (naturalWidth > 0); math typeset by
-MathJax with no raw ``$$``/``\\(`` left in the visible text; widgets rendered where a page
-embeds widget views; every relative link pointing at an existing file (and anchor). On the
-widget pages, moving a slider with the keyboard and clicking each toggle button must change
-the displayed numbers/figure -- with no kernel, through the JS links of ``vae.widgets``.
-A full-page screenshot of each page goes to ``_build/screenshots/``.
+non-file request is aborted and recorded), once at a desktop width (1366 x 900) and once at a
+phone width (390 x 844), and checked for: no console errors, no uncaught exceptions, no failed
+or external requests; every ``<img>`` decoded; math typeset by MathJax with no raw TeX or stray
+``$`` left in the visible prose; widgets rendered where a page embeds widget views; every
+relative link pointing at an existing file (and anchor); display equations no wider than their
+column on a desktop and no equation box clipping its formula; at 390 px nothing wider than the
+screen outside a scroll container; no serious or critical axe-core violation (desktop). A
+full-page screenshot of each page at both widths goes to ``_build/screenshots/``, and
+``_build/screenshots/report.json`` lists per page: console errors, external requests, axe
+violations by severity, and the bytes the page loaded.
+
+Separate tests: the menu buttons (chapter list, contents) open their panels at 390 px; search
+snippets carry no raw TeX; "Live Code" says why it cannot start when offline; on the widget
+pages, every control changes the display with no kernel.
 
 Needs ``/usr/bin/chromium`` (``tools/install_browser.sh``) and the ``playwright`` package;
-never ``playwright install``. Uses the session's fresh build (``book_html`` in
-``conftest.py``), or the ``html`` folder named by ``$VAE_BOOK_HTML``. Marked ``browser``;
-deselect with ``-m "not browser"``.
+never ``playwright install``. axe-core comes from the npm registry (``tools/vendor_js.sh
+--test`` puts it in ``tests/vendor/``; ``make test`` runs it). Uses the session's fresh build
+(``book_html`` in ``conftest.py``), or the ``html`` folder named by ``$VAE_BOOK_HTML``. Marked
+``browser``; deselect with ``-m "not browser"``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
 
@@ -38,12 +49,19 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+AXE = ROOT / "tests" / "vendor" / "axe.min.js"
 WIDGET_PAGES = (
     "chapters/03-elbo.html",
     "chapters/05-beyond.html",
     "chapters/07-rate-distortion.html",
 )
+DESKTOP = (1366, 900)
+PHONE = (390, 844)
 TIMEOUT_MS = 30_000
+# Bytes a page may load (HTML, scripts, styles, fonts, images; from the files requested).
+# Widget pages embed every precomputed state and the widget manager (~3.6 MB).
+PAGE_BUDGET = 6_000_000
+WIDGET_PAGE_BUDGET = 11_000_000
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +75,19 @@ def browser():
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def axe_js() -> Path:
+    """axe-core's script (from npm, for the tests only; fetched once by tools/vendor_js.sh)."""
+    if not AXE.exists():
+        try:
+            subprocess.run([str(ROOT / "tools" / "vendor_js.sh"), "--test"], check=True)
+        except (OSError, subprocess.CalledProcessError) as e:
+            if os.environ.get("CI"):
+                pytest.fail(f"could not fetch axe-core: {e}")
+            pytest.skip(f"no {AXE.relative_to(ROOT)} and could not fetch it: {e}")
+    return AXE
 
 
 @pytest.fixture(scope="session")
@@ -78,11 +109,12 @@ def pages(html: Path) -> list[Path]:
 class Page:
     """A browser tab on one page, with everything that went wrong recorded."""
 
-    def __init__(self, browser, path: Path):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+    def __init__(self, browser, path: Path, viewport: tuple[int, int] = DESKTOP):
+        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
         self.page = self.context.new_page()
         self.blocked: list[str] = []
         self.errors: list[str] = []
+        self.files: set[str] = set()
         self.context.route("**/*", self._route)
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
@@ -91,7 +123,10 @@ class Page:
 
     def _route(self, route) -> None:
         url = route.request.url
-        if url.startswith(("file:", "data:", "blob:", "about:")):
+        if url.startswith("file:"):
+            self.files.add(unquote(urlparse(url).path))
+            route.continue_()
+        elif url.startswith(("data:", "blob:", "about:")):
             route.continue_()
         else:
             self.blocked.append(url)
@@ -100,6 +135,10 @@ class Page:
     def _console(self, msg) -> None:
         if msg.type == "error":
             self.errors.append(f"console: {msg.text}")
+
+    def weight(self) -> int:
+        """Bytes of every file the page requested (as stored, uncompressed)."""
+        return sum(os.path.getsize(f) for f in self.files if os.path.isfile(f))
 
     def close(self) -> None:
         self.context.close()
@@ -115,7 +154,7 @@ IMAGES_JS = """async () => {
 
 # Visible text outside code, scripts and typeset math.
 TEXT_JS = """() => {
-  const skip = "pre, code, script, style, textarea, mjx-container, .highlight";
+  const skip = "pre, code, script, style, textarea, mjx-container, .highlight, .sig, kbd";
   if (!document.body) return "";
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   const out = [];
@@ -126,9 +165,98 @@ TEXT_JS = """() => {
   }
   return out.join(" ");
 }"""
+# What is left of TeX that MathJax did not typeset: a dollar sign, \( \[ $$, a control word.
+RAW_TEX = re.compile(r"\$|\\[(\[]|\\[A-Za-z]{2,}")
+
+# A punctuation mark that starts a line right after an inline formula (left alone there).
+ORPHAN_JS = """() => {
+  const out = [];
+  for (const math of document.querySelectorAll(".bd-article span.math")) {
+    const next = math.nextSibling;
+    if (!next || next.nodeType !== Node.TEXT_NODE || !/^[.,;:]/.test(next.data)) continue;
+    if (!math.offsetParent) continue;
+    const range = document.createRange();
+    range.setStart(next, 0); range.setEnd(next, 1);
+    const mark = range.getBoundingClientRect(), m = math.getBoundingClientRect();
+    if (mark.top >= m.bottom - 2)
+      out.push(`"${next.data[0]}" alone after: ` + math.textContent.slice(0, 40));
+  }
+  return out;
+}"""
 
 LINKS_JS = """() => Array.from(document.querySelectorAll("a[href]"))
   .map(a => a.getAttribute("href"))"""
+
+# Every math box that clips (overflow not visible) must leave room around its formula, and a
+# display equation must fit its column when `wide_ok` is false (desktop).
+EQUATIONS_JS = """(wideOk) => {
+  const out = [];
+  const name = (c) => {
+    const div = c.closest("div.math");
+    const no = div && div.querySelector(".eqno");
+    return (no ? no.textContent.replace(/[^0-9.()]/g, "") : "") + " " +
+      (c.querySelector("mjx-assistive-mml") || c).textContent.slice(0, 50);
+  };
+  for (const c of document.querySelectorAll("mjx-container")) {
+    const math = c.querySelector(":scope > mjx-math");
+    if (!math || !c.offsetParent) continue;
+    const m = math.getBoundingClientRect();
+    for (const box of [c, c.parentElement]) {
+      const s = getComputedStyle(box);
+      if (s.overflowY === "visible" && s.overflowX === "visible") continue;
+      const b = box.getBoundingClientRect();
+      const top = m.top - b.top - box.clientTop, bottom = b.bottom - m.bottom;
+      if (box.scrollHeight > box.clientHeight + 1 || top < 2 || bottom < 2)
+        out.push(`clipped (${top.toFixed(1)} px above, ${bottom.toFixed(1)} px below): ` + name(c));
+    }
+    if (!wideOk && c.getAttribute("display") === "true") {
+      const col = c.closest("article").getBoundingClientRect();
+      if (c.scrollWidth > c.clientWidth + 1 || m.right > col.right + 1)
+        out.push(`wider than its column (${m.width.toFixed(0)} px in ` +
+                 `${c.clientWidth} px): ` + name(c));
+    }
+  }
+  return out;
+}"""
+
+# Elements reaching past the right edge of the screen, outside any scroll container.
+OVERFLOW_JS = """() => {
+  const vw = document.documentElement.clientWidth;
+  const out = [];
+  const scrolls = (a) => { const o = getComputedStyle(a).overflowX; return o !== "visible"; };
+  for (const el of document.body.querySelectorAll("*")) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.right <= vw + 1 || getComputedStyle(el).visibility === "hidden")
+      continue;
+    let a = el.parentElement, inside = false;
+    while (a && a !== document.body) {
+      if (scrolls(a) && a.getBoundingClientRect().right <= vw + 1) { inside = true; break; }
+      const st = getComputedStyle(a);  // off-canvas panels do not widen the page
+      if (st.position === "fixed" || st.visibility === "hidden") { inside = true; break; }
+      a = a.parentElement;
+    }
+    if (inside) continue;
+    const p = el.parentElement;
+    // report the outermost element only
+    if (p && p.getBoundingClientRect().right > vw + 1 && !scrolls(p)) continue;
+    out.push(`${el.tagName.toLowerCase()}.${String(el.className).split(" ")[0]} ` +
+             `reaches ${r.right.toFixed(0)} px: ` + (el.textContent || "").trim().slice(0, 60));
+  }
+  for (const table of document.querySelectorAll(".bd-article table")) {  // fit, not scroll
+    const column = table.closest("article").getBoundingClientRect();
+    const r = table.getBoundingClientRect();
+    if (r.width > column.width + 1)
+      out.push(`table ${r.width.toFixed(0)} px wide in a ${column.width.toFixed(0)} px column: ` +
+               table.textContent.trim().slice(0, 40));
+  }
+  return {width: document.documentElement.scrollWidth, out: out.slice(0, 8)};
+}"""
+
+AXE_JS = """async () => {
+  const r = await axe.run(document, {resultTypes: ["violations"], preload: false});
+  return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 4).map(n => n.target.join(" "))}));
+}"""
 
 # What an explorer shows now: the visible numbers and image (the leaves of its stacks).
 SHOWN_JS = """(box) => {
@@ -167,56 +295,236 @@ def _check_links(html: Path, path: Path, hrefs: list[str]) -> list[str]:
     return problems
 
 
-def test_every_page_offline(book_html: Path, browser, screenshot_dir: Path) -> None:
-    report: dict[str, list[str]] = {}
+@dataclass
+class Visit:
+    """What one page showed at one width, by kind of problem."""
+
+    problems: dict[str, list[str]] = field(default_factory=dict)
+    weight: int = 0
+    console_errors: int = 0
+    external_requests: int = 0
+    axe: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str, items: list[str]) -> None:
+        if items:
+            self.problems.setdefault(kind, []).extend(items)
+
+
+def _visit(browser, html: Path, path: Path, viewport, shot: Path, axe: Path | None) -> Visit:
+    visit = Visit()
+    tab = Page(browser, path, viewport)
+    page = tab.page
+    source = path.read_text(encoding="utf-8")
+    try:
+        if "application/vnd.jupyter.widget-view+json" in source:
+            page.wait_for_selector(".jupyter-widgets", timeout=TIMEOUT_MS)
+            if page.locator(".widget-slider, .widget-toggle-buttons").count() == 0:
+                visit.add("load", ["widget views embedded but no controls rendered"])
+            if "Error displaying widget" in page.inner_text("body"):
+                visit.add("load", ["the widget manager could not display a widget"])
+        if re.search(r'class="[^"]*\bmath\b', source):
+            try:
+                page.wait_for_selector("mjx-container", state="attached", timeout=TIMEOUT_MS)
+                # resolves once MathJax has typeset the page
+                page.evaluate("() => MathJax.startup.promise.then(() => true)")
+            except Exception:
+                visit.add("load", ["math on the page but MathJax typeset nothing"])
+        page.wait_for_timeout(300)  # late errors (fonts, lazy modules)
+        visit.add("load", [f"image not loaded: {s}" for s in page.evaluate(IMAGES_JS)])
+        text = page.evaluate(TEXT_JS)
+        visit.add(
+            "raw TeX",
+            [
+                f"{m.group()!r} in: ...{text[max(0, m.start() - 60) : m.end() + 60]}..."
+                for m in list(RAW_TEX.finditer(text))[:5]
+            ],
+        )
+        visit.add("raw TeX", page.evaluate(ORPHAN_JS))
+        visit.add("load", _check_links(html, path, page.evaluate(LINKS_JS)))
+        visit.add("equations", page.evaluate(EQUATIONS_JS, viewport != DESKTOP))
+        if viewport == PHONE:
+            over = page.evaluate(OVERFLOW_JS)
+            if over["width"] > viewport[0] or over["out"]:
+                visit.add("wider than a phone", [f"page {over['width']} px wide", *over["out"]])
+        if axe is not None:
+            page.add_script_tag(path=str(axe))
+            violations = page.evaluate(AXE_JS)
+            for v in violations:
+                visit.axe[v["impact"]] = visit.axe.get(v["impact"], 0) + len(v["nodes"])
+            visit.add(
+                "accessibility",
+                [
+                    f"{v['impact']}: {v['id']} ({v['help']}): {', '.join(v['nodes'])}"
+                    for v in violations
+                    if v["impact"] in ("serious", "critical")
+                ],
+            )
+        page.screenshot(path=str(shot), full_page=True)
+    finally:
+        tab.close()
+    visit.weight = tab.weight()
+    visit.console_errors = len(tab.errors)
+    visit.external_requests = len(tab.blocked)
+    visit.add("load", tab.errors)
+    visit.add("load", [f"network request (blocked): {u}" for u in tab.blocked])
+    budget = WIDGET_PAGE_BUDGET if "widget-view+json" in source else PAGE_BUDGET
+    if visit.weight > budget:
+        visit.add("page weight", [f"{visit.weight:,} bytes loaded > budget {budget:,}"])
+    return visit
+
+
+@pytest.fixture(scope="session")
+def visits(book_html: Path, browser, screenshot_dir: Path, axe_js: Path) -> dict:
+    """Every page at both widths, visited once; the tests below read what each visit found."""
+    found: dict[tuple[str, str], Visit] = {}
     all_pages = pages(book_html)
     assert all_pages, f"no pages in {book_html}"
     for path in all_pages:
         rel = path.relative_to(book_html).as_posix()
-        problems: list[str] = []
-        tab = Page(browser, path)
-        page = tab.page
         source = path.read_text(encoding="utf-8")
         refresh = re.search(r'http-equiv="refresh"[^>]*url=([^"]+)"', source, re.IGNORECASE)
         if refresh:  # index.html: a redirect to the landing page
-            tab.close()
-            problems += _check_links(book_html, path, [refresh.group(1)])
-            if problems:
-                report[rel] = problems
+            visit = Visit()
+            visit.add("load", _check_links(book_html, path, [refresh.group(1)]))
+            found[(rel, "desktop")] = visit
             continue
-        try:
-            if "application/vnd.jupyter.widget-view+json" in source:
-                page.wait_for_selector(".jupyter-widgets", timeout=TIMEOUT_MS)
-                if page.locator(".widget-slider, .widget-toggle-buttons").count() == 0:
-                    problems.append("widget views embedded but no controls rendered")
-                if "Error displaying widget" in page.inner_text("body"):
-                    problems.append("the widget manager could not display a widget")
-            if re.search(r'class="[^"]*\bmath\b', source):
-                try:
-                    page.wait_for_selector("mjx-container", state="attached", timeout=TIMEOUT_MS)
-                except Exception:
-                    problems.append("math on the page but MathJax typeset nothing")
-            page.wait_for_timeout(300)  # late errors (fonts, lazy modules)
-            bad_imgs = page.evaluate(IMAGES_JS)
-            problems += [f"image not loaded: {s}" for s in bad_imgs]
-            text = page.evaluate(TEXT_JS)
-            for raw in ("$$", "\\(", "\\["):
-                if raw in text:
-                    i = text.index(raw)
-                    problems.append(f"raw math {raw!r} in text: ...{text[max(0, i - 60) : i + 60]}")
-            problems += _check_links(book_html, path, page.evaluate(LINKS_JS))
-            shot = screenshot_dir / (rel.replace("/", "__").removesuffix(".html") + ".png")
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            tab.close()
-        problems += tab.errors
-        problems += [f"network request (blocked): {u}" for u in tab.blocked]
-        if problems:
-            report[rel] = problems
-    print(f"\n{len(all_pages)} pages checked; screenshots in {screenshot_dir}")
-    assert not report, "\n".join(
-        f"{page}:\n  " + "\n  ".join(problems) for page, problems in report.items()
+        for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+            shot = screenshot_dir / (
+                rel.replace("/", "__").removesuffix(".html") + f"-{viewport[0]}.png"
+            )
+            axe = axe_js if label == "desktop" else None
+            found[(rel, label)] = _visit(browser, book_html, path, viewport, shot, axe)
+    report = {
+        f"{rel} @ {label}": {
+            "console_errors": v.console_errors,
+            "external_requests": v.external_requests,
+            "axe_violations_by_impact": v.axe,
+            "bytes_loaded": v.weight,
+            "problems": v.problems,
+        }
+        for (rel, label), v in found.items()
+    }
+    (screenshot_dir / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    print(f"\n{len(all_pages)} pages checked; screenshots and report.json in {screenshot_dir}")
+    return found
+
+
+def _assert_none(visits: dict, kind: str) -> None:
+    bad = {k: v.problems[kind] for k, v in visits.items() if v.problems.get(kind)}
+    assert not bad, "\n".join(
+        f"{rel} @ {label}:\n  " + "\n  ".join(items) for (rel, label), items in bad.items()
     )
+
+
+def test_every_page_loads_offline(visits) -> None:
+    """No console error, failed or external request, broken image, link or anchor."""
+    _assert_none(visits, "load")
+
+
+def test_no_raw_tex_in_prose(visits) -> None:
+    """MathJax typeset every formula: no `$`, `\\(` or TeX command left in the text, and no
+    punctuation mark alone at the start of a line after a formula."""
+    _assert_none(visits, "raw TeX")
+
+
+def test_equations_fit_and_are_not_clipped(visits) -> None:
+    """No display equation wider than its column at 1366 px; no math box cuts its formula."""
+    _assert_none(visits, "equations")
+
+
+def test_no_page_wider_than_a_phone(visits) -> None:
+    """At 390 px nothing reaches past the screen's edge except inside a scroll container."""
+    _assert_none(visits, "wider than a phone")
+
+
+def test_no_serious_accessibility_violations(visits) -> None:
+    """axe-core finds no serious or critical violation on any page."""
+    _assert_none(visits, "accessibility")
+
+
+def test_pages_stay_within_weight_budget(visits) -> None:
+    _assert_none(visits, "page weight")
+
+
+def test_menu_buttons_open_navigation(book_html: Path, browser) -> None:
+    """At 390 px the visible menu button opens the chapter list and the contents button the
+    page's contents; at 1366 px there is no second header bar (with a second search box)."""
+    path = book_html / "chapters" / "03-elbo.html"
+    tab = Page(browser, path, PHONE)
+    page = tab.page
+    try:
+        for button, dialog, expect in (
+            ("primary-toggle", "#pst-primary-sidebar-modal", "The evidence lower bound"),
+            ("secondary-toggle", "#pst-secondary-sidebar-modal", "Exercises"),
+        ):
+            visible = page.locator(f".{button}:visible")
+            assert visible.count() == 1, f"{visible.count()} visible .{button} buttons"
+            visible.first.click()
+            page.wait_for_selector(f"{dialog}[open]", timeout=5_000)
+            link = page.locator(f"{dialog} a", has_text=expect).first
+            assert link.is_visible(), f"{expect!r} not shown after tapping .{button}"
+            page.keyboard.press("Escape")
+            page.wait_for_selector(f"{dialog}:not([open])", state="attached", timeout=5_000)
+    finally:
+        tab.close()
+    tab = Page(browser, path, DESKTOP)
+    try:
+        header = tab.page.evaluate(
+            "() => { const h = document.querySelector('header.bd-header');"
+            " return h ? h.getBoundingClientRect().height : 0; }"
+        )
+        assert header == 0, f"an extra {header:.0f} px header bar is shown"
+        fields = tab.page.locator(".search-button-field:visible").count()
+        assert fields <= 1, f"{fields} search boxes shown"
+    finally:
+        tab.close()
+    assert not tab.errors, tab.errors
+
+
+def test_search_snippets_have_no_raw_tex(book_html: Path, browser) -> None:
+    """The search page's snippets come from the pages' HTML; served over http (file:// blocks
+    the fetch) they must not show the TeX source of formulas."""
+    context = browser.new_context(viewport={"width": DESKTOP[0], "height": DESKTOP[1]})
+    origin = "http://book.test/"
+
+    def serve(route) -> None:
+        url = route.request.url
+        if not url.startswith(origin):
+            route.abort()
+            return
+        rel = unquote(urlparse(url).path).lstrip("/") or "index.html"
+        target = book_html / rel
+        if target.is_file():
+            route.fulfill(path=str(target))
+        else:
+            route.fulfill(status=404, body="")
+
+    context.route("**/*", serve)
+    page = context.new_page()
+    try:
+        page.goto(origin + "search.html?q=posterior", wait_until="load")
+        page.wait_for_selector("#search-results li p.context", timeout=TIMEOUT_MS)
+        page.wait_for_timeout(500)
+        snippets = page.locator("#search-results li p.context").all_inner_texts()
+        assert snippets, "no search snippets"
+        raw = [s for s in snippets if RAW_TEX.search(s)]
+        assert not raw, f"raw TeX in {len(raw)} of {len(snippets)} snippets: {raw[0][:200]}"
+    finally:
+        context.close()
+
+
+def test_live_code_offline_says_why(book_html: Path, browser) -> None:
+    """Offline, "Live Code" cannot load thebe: the button must say so, not spin forever."""
+    tab = Page(browser, book_html / "chapters" / "02-encoder.html", DESKTOP)
+    page = tab.page
+    try:
+        page.locator(".dropdown-launch-buttons > button").first.click()
+        page.locator("button.btn-launch-thebe").first.click()
+        page.wait_for_selector(".vae-live-code-failed", timeout=10_000)
+        text = page.locator(".thebe-launch-button").first.inner_text()
+        assert "internet connection" in text and "CDN" not in text, text
+    finally:
+        tab.close()
 
 
 def _wait_changed(page, box, before: str, timeout_s: float = 5.0) -> tuple[str, float]:

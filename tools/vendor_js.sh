@@ -8,6 +8,10 @@
 #   mathjax/                  mathjax 3.x es5: tex-mml-chtml.js and the folders it loads lazily
 # _config.yml points `nb_ipywidgets_js` and `mathjax_path` at these files, and
 # tools/vendor_assets.py keeps Jupyter Book from adding them to every page.
+#
+# `tools/vendor_js.sh --test` instead fetches what only the tests use, into tests/vendor/
+# (gitignored; `make test` runs it when missing):
+#   axe.min.js                axe-core 4.x, the accessibility checks of tests/test_browser.py
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,8 +19,21 @@ DEST="$ROOT/_static/vendor"
 REQUIREJS="requirejs@2.3.8"
 HTML_MANAGER="@jupyter-widgets/html-manager@1.0.15"
 MATHJAX="mathjax@3.2.2"
+AXE_CORE="axe-core@4.11.0"
 
 command -v npm >/dev/null || { echo "vendor_js.sh: npm is required (apt-get install npm)" >&2; exit 1; }
+
+if [[ "${1:-}" == "--test" ]]; then
+    work="$(mktemp -d)"
+    trap 'rm -rf "$work"' EXIT
+    (cd "$work" && npm pack --silent "$AXE_CORE" >/dev/null && tar -xzf axe-core-*.tgz)
+    mkdir -p "$ROOT/tests/vendor"
+    cp "$work/package/axe.min.js" "$ROOT/tests/vendor/axe.min.js.tmp"
+    echo "$AXE_CORE" > "$ROOT/tests/vendor/VERSIONS"
+    mv "$ROOT/tests/vendor/axe.min.js.tmp" "$ROOT/tests/vendor/axe.min.js"
+    echo "vendored into tests/vendor: $AXE_CORE"
+    exit 0
+fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

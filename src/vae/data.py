@@ -77,8 +77,9 @@ def load_digits(
 def dequantize(x: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """Uniform dequantization: counts c -> c + u with u ~ U[0, 1), for continuous densities.
 
-    A density on the dequantized data lower-bounds the log-probability of the counts (Theis et al.
-    2016), so Gaussian and Binomial models can be compared in nats per image.
+    A density on the dequantized data lower-bounds the log-probability of the counts
+    (Theis et al. 2016, :cite:p:`theis2016note`), so Gaussian and Binomial models can be compared
+    in nats per image.
     """
     return x + torch.rand(x.shape, generator=generator, dtype=x.dtype)
 

@@ -26,6 +26,7 @@ from vae.widgets.stack import (
     Explorer,
     Panel,
     clear_data,
+    figure_row,
     fmt,
     img_tag,
     make_explorer,
@@ -99,7 +100,7 @@ def kl_gap_explorer(
     scales: Sequence[float] = (0.5, 0.71, 1.0, 1.41, 2.0),
     indices: Sequence[int] = (0, 1, 2),
     rotation_seed: int = 0,
-    dpi: int = 72,
+    dpi: int = 144,
 ) -> Explorer:
     """The KL-gap explorer of chapter 3 (exact; works in the static HTML).
 
@@ -108,7 +109,10 @@ def kl_gap_explorer(
     shows, for the held-out digits ``x_test[indices]``: log p(x), the ELBO and the gap
     KL(q || p(z|x)) as stacked bars (ELBO + gap = log p(x) exactly), the numbers, and q against
     the posterior for latent coordinates 1 and 2.
-    Controls: M, the choice of q, the std scale of the "scaled std" q.
+    Controls: M, the choice of q, the std scale of the "scaled std" q (disabled in the page
+    while another q is picked). Figures are rendered at ``dpi`` and shown at half that (sharp
+    on high-resolution screens); the two panels wrap one under the other on a narrow screen.
+    Every number, in the figure and beside it, is rounded by one rule (three decimals).
     ``explorer.results[(M, q, scale)]`` holds the :class:`GapResult` of each state.
     """
     if x_train is None:
@@ -133,7 +137,7 @@ def kl_gap_explorer(
             options=list(Q_CHOICES),
             value=Q_CHOICES[0],
             description="q:",
-            style={"button_width": "auto"},
+            style={"button_width": "auto", "description_width": "initial"},
         ),
         "scale": widgets.SelectionSlider(
             options=[(f"{s:g}", s) for s in scales],
@@ -142,11 +146,17 @@ def kl_gap_explorer(
             style={"description_width": "initial"},
         ),
     }
+    # The std slider matters only for the "scaled std" q: the page's script (vae-widgets.js)
+    # disables it while another q is picked (a view-side state, so it works without a kernel).
+    controls["scale"].add_class(f"vae-enabled-by-q-{Q_CHOICES.index('scaled std')}")
+    controls["q"].add_class("vae-control-q")
 
     def key(state):
         m = latent_dims[state["M"]]
         name = Q_CHOICES[state["q"]]
         s = scales[state["scale"]] if name == "scaled std" else 1.0
+        if name == "scaled std" and s == 1.0:  # the same q as the best diagonal one
+            name = "best diagonal q"
         return (m, name, s)
 
     # fixed axis ranges per M, so switching q or the scale compares like with like
@@ -155,47 +165,55 @@ def kl_gap_explorer(
         rs = [r for k, r in results.items() if k[0] == m]
         lo = min(float(r.elbo.min()) for r in rs)
         hi = max(float(r.log_px.max()) for r in rs)
-        pad = 0.08 * (hi - lo) + 1.0
+        pad = 0.12 * (hi - lo) + 1.0
         ylims[m] = (lo - pad, hi + pad)
         zlims[m] = 2.6 * max(
             float(np.sqrt(np.concatenate([np.diag(r.post_cov)[:2], r.q_var[:2]]).max())) for r in rs
         )
 
-    fig = Figure(figsize=(7.6, 3.4), dpi=dpi)
-    axes = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.15, 1]})
-    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.24, top=0.91, wspace=0.3)
-    pngs: dict[tuple[int, str, float], bytes] = {}
-
-    def draw(state) -> bytes:
-        m, name, s = key(state)
-        same = (m, "best diagonal q", 1.0) if s == 1.0 else (m, name, s)  # scale 1 = best q
-        if same not in pngs:
-            for ax in axes:
-                clear_data(ax)
-            _draw_bars(axes[0], results[(m, name, s)], ylims[m], indices)
-            _draw_posterior(axes[1], results[(m, name, s)], zlims[m])
-            pngs[same] = png_bytes(fig)
-        return pngs[same]
+    fig_bars = Figure(figsize=(4.2, 3.6), dpi=dpi)
+    ax_bars = fig_bars.subplots()
+    fig_bars.subplots_adjust(left=0.2, right=0.97, bottom=0.27, top=0.9)
+    fig_post = Figure(figsize=(3.6, 3.6), dpi=dpi)
+    ax_post = fig_post.subplots()
+    fig_post.subplots_adjust(left=0.2, right=0.96, bottom=0.2, top=0.9)
+    leaves: dict[tuple[int, str, float], widgets.HTML] = {}
 
     def leaf(state):
+        # One widget per distinct q: states showing the same q share it, so its images are
+        # embedded in the page once.
         m, name, s = key(state)
+        if (m, name, s) in leaves:
+            return leaves[(m, name, s)]
         r = results[(m, name, s)]
+        clear_data(ax_bars)
+        clear_data(ax_post)
+        _draw_bars(ax_bars, r, ylims[m], indices)
+        _draw_posterior(ax_post, r, zlims[m])
         qlabel = name if name != "scaled std" else f"posterior mean, best diagonal std \u00d7 {s:g}"
-        rows = []
-        for j, i in enumerate(indices):
-            rows.append(
-                (
-                    f"digit #{i}",
-                    f"log p(x) = {fmt(r.log_px[j])} &nbsp; ELBO = {fmt(r.elbo[j])} &nbsp; "
-                    f"gap = {fmt(r.gap[j])}",
-                )
+        rows = [
+            (
+                f"digit #{i}",
+                f"log p(x) = {fmt(r.log_px[j])} &nbsp; ELBO = {fmt(r.elbo[j])} &nbsp; "
+                f"gap = {fmt(r.gap[j])}",
             )
-        alt = (
-            f"Latent dimension {m}, q = {qlabel}: stacked bars of ELBO and KL gap reaching "
-            f"log p(x); gap {r.gap[0]:.3f} nats; ellipses of q and the posterior."
+            for j, i in enumerate(indices)
+        ]
+        gaps = ", ".join(fmt(g) for g in r.gap)
+        bars_alt = (
+            f"Latent dimension {m}, q = {qlabel}: stacked bars of the ELBO and the KL gap "
+            f"reaching log p(x) for digits {', '.join(f'#{i}' for i in indices)}; "
+            f"gaps {gaps} nats."
+        )
+        post_alt = f"q = {qlabel} against the posterior p(z|x), latent dimension {m}: " + (
+            "2-standard-deviation ellipses of coordinates 1 and 2." if m >= 2 else "densities."
         )
         text = numbers_html(rows, f"M = {m}, q = {html.escape(qlabel)}; all in nats, exact.")
-        return widgets.HTML(img_tag(draw(state), alt) + text)
+        images = figure_row(
+            img_tag(png_bytes(fig_bars), bars_alt), img_tag(png_bytes(fig_post), post_alt)
+        )
+        leaves[(m, name, s)] = widgets.HTML(images + text)
+        return leaves[(m, name, s)]
 
     panel = Panel(
         ["M", "q", "scale"],
@@ -219,23 +237,24 @@ def _draw_bars(ax: Axes, r: GapResult, ylim: tuple[float, float], indices: Seque
     for i in xs:
         ax.hlines(r.log_px[i], i - 0.4, i + 0.4, colors="k", linestyles="--", lw=1)
         ax.annotate(
-            f"gap {r.gap[i]:.2f}",
+            f"gap {fmt(r.gap[i])}",
             (i, r.log_px[i]),
             xytext=(0, 3),
             textcoords="offset points",
             ha="center",
-            fontsize=8,
+            fontsize=10,
         )
     ax.plot([], [], "k--", lw=1, label="log p(x)")
     ax.set_ylim(*ylim)
-    ax.set_xticks(xs, [f"digit #{i}" for i in indices], fontsize=8)
-    ax.set_ylabel("nats (higher is better)")
-    ax.set_title(f"M = {m}: ELBO + gap = log p(x)", fontsize=10)
+    ax.set_xticks(xs, [f"digit #{i}" for i in indices], fontsize=10)
+    ax.tick_params(labelsize=10)
+    ax.set_ylabel("nats (higher is better)", fontsize=11)
+    ax.set_title(f"M = {m}: ELBO + gap = log p(x)", fontsize=12)
     ax.legend(
-        fontsize=7,
+        fontsize=10,
         loc="upper center",
         bbox_to_anchor=(0.5, -0.1),
-        ncol=3,
+        ncol=2,
         frameon=False,
         handlelength=1.2,
         columnspacing=0.8,
@@ -267,9 +286,9 @@ def _draw_posterior(ax: Axes, r: GapResult, lim: float) -> None:
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
         ax.set_aspect("equal")
-        ax.set_xlabel("z\u2081 \u2212 E[z\u2081|x]")
-        ax.set_ylabel("z\u2082 \u2212 E[z\u2082|x]")
-        ax.set_title("2-std ellipses, coordinates 1 and 2", fontsize=10)
+        ax.set_xlabel("z\u2081 \u2212 E[z\u2081|x]", fontsize=11)
+        ax.set_ylabel("z\u2082 \u2212 E[z\u2082|x]", fontsize=11)
+        ax.set_title("2-std ellipses, coordinates 1, 2", fontsize=12)
     else:
         z = np.linspace(-lim, lim, 200)
         top = 0.0
@@ -283,7 +302,8 @@ def _draw_posterior(ax: Axes, r: GapResult, lim: float) -> None:
         ax.set_aspect("auto")
         ax.set_xlim(-lim, lim)
         ax.set_ylim(0, 1.1 * top)
-        ax.set_xlabel("z \u2212 E[z|x]")
-        ax.set_ylabel("density")
-        ax.set_title("densities (M = 1)", fontsize=10)
-    ax.legend(fontsize=7, loc="upper right")
+        ax.set_xlabel("z \u2212 E[z|x]", fontsize=11)
+        ax.set_ylabel("density", fontsize=11)
+        ax.set_title("densities (M = 1)", fontsize=12)
+    ax.tick_params(labelsize=10)
+    ax.legend(fontsize=10, loc="upper right")

@@ -24,6 +24,7 @@ from vae.widgets.stack import (
     Explorer,
     Panel,
     clear_data,
+    figure_row,
     fmt,
     img_tag,
     make_explorer,
@@ -96,7 +97,7 @@ def latent_dim_explorer(
     ks: Sequence[int] = (1, 10, 100, 1000),
     n_eval: int = 100,
     seed: int = 0,
-    dpi: int = 72,
+    dpi: int = 144,
     results: Mapping[int, LatentResult] | None = None,
 ) -> Explorer:
     """The latent-dimension explorer of chapter 5 (estimated; works in the static HTML).
@@ -104,7 +105,10 @@ def latent_dim_explorer(
     Evaluates the trained VAEs ``models`` (M -> VAE) with :func:`latent_dim_results` on
     ``x_test`` (default: the held-out digits), or shows ``results`` computed before, and shows
     the held-out ELBO and log p_K(x) against M, KL per latent coordinate (active units),
-    reconstructions and samples (one figure per M), and the numbers for each K.
+    reconstructions and samples (two figures per M, rendered at ``dpi`` and shown at half that;
+    they wrap one under the other on a narrow screen), and the numbers for each K. A unit is
+    active when the variance over the data of its posterior mean exceeds 0.01
+    (:func:`~vae.estimators.active_units`); the figure and the table both say so.
     ``explorer.results`` maps M to its :class:`LatentResult`.
     """
     x_test = load_digits("test") if x_test is None else x_test
@@ -128,18 +132,18 @@ def latent_dim_explorer(
             style={"button_width": "auto", "description_width": "initial"},
         ),
     }
-    fig = Figure(figsize=(10.5, 3.8), dpi=dpi)
-    grid = fig.add_gridspec(2, 3, width_ratios=[1, 0.9, 1.5], height_ratios=[1, 1])
-    ax_curve, ax_kl = fig.add_subplot(grid[:, 0]), fig.add_subplot(grid[:, 1])
-    ax_rec, ax_smp = fig.add_subplot(grid[0, 2]), fig.add_subplot(grid[1, 2])
-    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.13, top=0.92, wspace=0.28, hspace=0.25)
+    fig_bounds = Figure(figsize=(5.8, 3.4), dpi=dpi)
+    ax_curve, ax_kl = fig_bounds.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 0.9]})
+    fig_bounds.subplots_adjust(left=0.11, right=0.98, bottom=0.15, top=0.85, wspace=0.42)
+    fig_images = Figure(figsize=(3.2, 3.4), dpi=dpi)
+    ax_rec, ax_smp = fig_images.subplots(2, 1, gridspec_kw={"height_ratios": [2, 1]})
+    fig_images.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.9, hspace=0.3)
     colors = {1: "#8c8c8c", 10: "#8172b2", 100: "#dd8452", 1000: "#c44e52"}
     kl_max = max(float(r.kl_per_dim.max()) for r in results.values())
 
-    def figure(state) -> bytes:
-        m = latent_dims[state["M"]]
+    def bounds_png(m: int) -> bytes:
         r = results[m]
-        for ax in (ax_curve, ax_kl, ax_rec, ax_smp):
+        for ax in (ax_curve, ax_kl):
             clear_data(ax)
         ax_curve.plot(
             latent_dims, [results[d].elbo for d in latent_dims], "o-", color="#4c72b0", label="ELBO"
@@ -157,17 +161,29 @@ def latent_dim_explorer(
         ax_curve.axvline(m, color="k", lw=0.8, ls=":")
         ax_curve.set_xscale("log", base=2)
         ax_curve.set_xticks(latent_dims, [str(d) for d in latent_dims])
-        ax_curve.set_xlabel("latent dimension M")
-        ax_curve.set_ylabel("held-out nats per image")
-        ax_curve.set_title("bounds on log p(x)", fontsize=10)
-        ax_curve.legend(fontsize=7, loc="lower right")
+        ax_curve.tick_params(labelsize=10)
+        ax_curve.set_xlabel("latent dimension M", fontsize=11)
+        ax_curve.set_ylabel("held-out nats per image", fontsize=11)
+        ax_curve.set_title("bounds on log p(x)", fontsize=12)
+        ax_curve.legend(fontsize=9, loc="lower right")
         idx = np.arange(1, m + 1)
         ax_kl.bar(idx, r.kl_per_dim, color=np.where(r.active, "#4c72b0", "#c0c0c0"))
         ax_kl.set_ylim(0, 1.05 * kl_max)
-        ax_kl.set_xticks(idx if m <= 8 else idx[1::2])
-        ax_kl.set_xlabel("latent coordinate")
-        ax_kl.set_ylabel("KL(q(z_m|x) \u2016 N(0,1)) (nats)")
-        ax_kl.set_title(f"M = {m}: {int(r.active.sum())} of {m} units active", fontsize=10)
+        ax_kl.set_xticks(idx if m <= 8 else idx[1::4] if m > 16 else idx[1::2])
+        ax_kl.tick_params(labelsize=10)
+        ax_kl.set_xlabel("latent coordinate m", fontsize=11)
+        ax_kl.set_ylabel("KL(q(z_m|x) \u2016 N(0,1)), nats", fontsize=11)
+        ax_kl.set_title(
+            f"M = {m}: {int(r.active.sum())} of {m} units active\n"
+            "(blue: Var\u2093 E[z_m|x] > 0.01)",
+            fontsize=11,
+        )
+        return png_bytes(fig_bounds)
+
+    def images_png(m: int) -> bytes:
+        r = results[m]
+        for ax in (ax_rec, ax_smp):
+            clear_data(ax)
         show_images(
             torch.cat([x_show, r.recon]),
             ncol=len(x_show),
@@ -175,16 +191,23 @@ def latent_dim_explorer(
             title="held-out digits / reconstructions",
         )
         show_images(r.samples, ncol=len(r.samples), ax=ax_smp, title="decoder means at z ~ p(z)")
-        return png_bytes(fig)
+        for ax in (ax_rec, ax_smp):
+            ax.title.set_fontsize(11)
+        return png_bytes(fig_images)
 
     def image_leaf(state):
         m = latent_dims[state["M"]]
         r = results[m]
-        alt = (
-            f"VAE with latent dimension {m}: held-out ELBO {r.elbo:.1f} nats; "
-            f"{int(r.active.sum())} of {m} latent units active; reconstructions and samples."
+        active = f"{int(r.active.sum())} of {m} latent units active"
+        bounds_alt = (
+            f"Held-out ELBO and importance-sampled log p(x) against the latent dimension, "
+            f"M = {m} marked (ELBO {fmt(r.elbo)} nats); KL per latent coordinate: {active} "
+            "(variance of the posterior mean over the data above 0.01)."
         )
-        return widgets.HTML(img_tag(figure(state), alt))
+        images_alt = f"Latent dimension {m}: held-out digits, their reconstructions, and samples."
+        return widgets.HTML(
+            figure_row(img_tag(bounds_png(m), bounds_alt), img_tag(images_png(m), images_alt))
+        )
 
     def numbers_leaf(state):
         m, k = latent_dims[state["M"]], ks[state["K"]]
@@ -193,7 +216,10 @@ def latent_dim_explorer(
             ("held-out ELBO", fmt(r.elbo)),
             (f"log p\u0302<sub>K</sub>(x), K = {k}", fmt(r.log_px[k])),
             ("estimated gap log p\u0302<sub>K</sub> \u2212 ELBO", fmt(r.gap(k))),
-            ("active units", f"{int(r.active.sum())} / {m}"),
+            (
+                "active units (Var<sub>x</sub> E[z<sub>m</sub>|x] &gt; 0.01)",
+                f"{int(r.active.sum())} / {m}",
+            ),
         ]
         note = f"M = {m}, K = {k}: nats per image, mean over {n_eval} held-out digits."
         if k == 1:

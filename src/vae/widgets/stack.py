@@ -28,11 +28,11 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 
-def png_bytes(fig: Figure, colors: int | None = 64) -> bytes:
+def png_bytes(fig: Figure, colors: int | None = None) -> bytes:
     """Render a matplotlib figure (at its own dpi) to PNG bytes.
 
-    ``colors`` quantizes to a palette of that many colours, which makes the PNG about three
-    times smaller; ``None`` keeps full RGB.
+    ``colors`` quantizes to a palette of that many colours (a smaller file, but anti-aliased
+    text and lines turn ragged); the default ``None`` keeps full RGB.
     """
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
@@ -42,6 +42,13 @@ def png_bytes(fig: Figure, colors: int | None = 64) -> bytes:
     out = io.BytesIO()
     img.save(out, format="png")
     return out.getvalue()
+
+
+def png_width(png: bytes) -> int:
+    """The width in pixels of a PNG image (read from its header)."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG image")
+    return int.from_bytes(png[16:20], "big")
 
 
 def clear_data(ax: Axes) -> None:
@@ -54,13 +61,26 @@ def clear_data(ax: Axes) -> None:
         ax.get_legend().remove()
 
 
-def img_tag(png: bytes, alt: str) -> str:
-    """An ``<img>`` element with the PNG inlined as a data URI (scales down to the page width)."""
+def img_tag(png: bytes, alt: str, density: float = 2.0) -> str:
+    """An ``<img>`` element with the PNG inlined as a data URI.
+
+    ``density`` is the image's pixels per CSS pixel: a figure rendered at twice the dpi it is
+    shown at (``density=2``) stays sharp on high-resolution screens and when zoomed. The image
+    never grows past its natural size and shrinks with the column.
+    """
     data = base64.b64encode(png).decode("ascii")
+    width = round(png_width(png) / density)
     return (
         f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}" '
-        'style="max-width:100%;height:auto;display:block">'
+        f'width="{width}" style="max-width:100%;height:auto;display:block">'
     )
+
+
+def figure_row(*images: str) -> str:
+    """Images side by side that wrap one under the other when the column is too narrow."""
+    cells = "".join(f"<div style='flex:0 1 auto;min-width:0'>{img}</div>" for img in images)
+    style = "display:flex;flex-wrap:wrap;gap:4px 12px"
+    return f"<div class='vae-figures' style='{style}'>{cells}</div>"
 
 
 def numbers_html(rows: Sequence[tuple[str, str]], note: str = "") -> str:

@@ -581,3 +581,146 @@ def test_widgets_work_without_kernel(book_html: Path, browser, rel: str) -> None
         f"\n{rel}: {len(lat)} updates in the browser, median {1e3 * lat[len(lat) // 2]:.0f} ms, "
         f"max {1e3 * lat[-1]:.0f} ms (polled every 10 ms)"
     )
+
+
+CONTROLS_JS = """(box) => {
+  const out = {sliders: [], groups: []};
+  for (const s of box.querySelectorAll(".widget-slider")) {
+    const h = s.querySelector(".noUi-handle"), r = h.getBoundingClientRect();
+    const readout = s.querySelector(".widget-readout");
+    out.sliders.push({
+      name: h.getAttribute("aria-label"), valuetext: h.getAttribute("aria-valuetext"),
+      label: s.querySelector(".widget-label").textContent.trim(),
+      readout: readout.textContent.trim(), editable: readout.isContentEditable,
+      disabled: s.querySelector(".noUi-target").hasAttribute("disabled"),
+      w: r.width, h: r.height,
+    });
+  }
+  for (const g of box.querySelectorAll(".widget-toggle-buttons")) {
+    const label = g.querySelector(".widget-label").getBoundingClientRect();
+    const buttons = Array.from(g.querySelectorAll(".widget-toggle-button"));
+    const first = buttons[0].getBoundingClientRect();
+    out.groups.push({
+      pressed: buttons.map(b => b.getAttribute("aria-pressed")),
+      active: buttons.map(b => b.classList.contains("mod-active") ? "true" : "false"),
+      group: (buttons[0].parentElement.getAttribute("role") || "") + ":" +
+             (buttons[0].parentElement.getAttribute("aria-label") || ""),
+      heights: buttons.map(b => b.getBoundingClientRect().height),
+      labelOnRow: label.height === 0 ||
+        (label.top + label.height / 2 > first.top && label.top + label.height / 2 < first.bottom),
+    });
+  }
+  return out;
+}"""
+
+FOCUS_JS = """(el) => {
+  const s = getComputedStyle(el);
+  return {color: s.outlineColor, width: parseFloat(s.outlineWidth), style: s.outlineStyle};
+}"""
+
+
+def _luminance(rgb: str) -> float:
+    r, g, b = (int(v) / 255 for v in re.findall(r"[\d.]+", rgb)[:3])
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+@pytest.mark.parametrize("rel", WIDGET_PAGES)
+def test_widget_controls_are_accessible(book_html: Path, browser, rel: str) -> None:
+    """Sliders have a name and announce their value ("latent dim M = 2"), their readout is not
+    editable; toggle buttons say which is pressed and keep their label on their row; the focus
+    ring has 3:1 contrast; touch targets are 44 px (buttons) and at least 24 px (handles)."""
+    tab = Page(browser, book_html / rel, DESKTOP)
+    page = tab.page
+    try:
+        page.wait_for_selector(".vae-explorer .noUi-handle[aria-label]", timeout=TIMEOUT_MS)
+        for box in page.query_selector_all(".vae-explorer"):
+            state = page.evaluate(CONTROLS_JS, box)
+            for s in state["sliders"]:
+                assert s["name"] == s["label"], s
+                assert s["valuetext"] == f"{s['label']} = {s['readout']}", s
+                assert not s["editable"], f"the readout of {s['label']!r} is editable"
+                assert min(s["w"], s["h"]) >= 24, f"{s['label']!r} handle {s['w']}x{s['h']} px"
+            for g in state["groups"]:
+                assert g["pressed"] == g["active"] and g["pressed"].count("true") == 1, g
+                assert g["group"].startswith("group:") and len(g["group"]) > 6, g
+                assert min(g["heights"]) >= 44, f"toggle buttons {g['heights']} px tall"
+                assert g["labelOnRow"], "a toggle group's label is not on its buttons' row"
+            handle = box.query_selector(".widget-slider .noUi-handle")
+            before = page.evaluate(CONTROLS_JS, box)["sliders"][0]
+            handle.focus()
+            page.keyboard.press("ArrowRight")
+            page.wait_for_timeout(200)
+            after = page.evaluate(CONTROLS_JS, box)["sliders"][0]
+            assert after["valuetext"] != before["valuetext"], "value text did not follow the slider"
+            assert after["valuetext"] == f"{after['label']} = {after['readout']}", after
+            ring = page.evaluate(FOCUS_JS, handle)
+            assert ring["style"] != "none" and ring["width"] >= 2, ring
+            assert _contrast(ring["color"], "rgb(255, 255, 255)") >= 3, ring
+            buttons = box.query_selector_all(".widget-toggle-button")
+            if buttons:
+                buttons[-1].click()
+                page.wait_for_timeout(200)
+                pressed = [b.get_attribute("aria-pressed") for b in buttons]
+                assert pressed[-1] == "true" and pressed.count("true") == 1, pressed
+    finally:
+        tab.close()
+    assert not tab.errors, tab.errors
+
+
+def test_std_slider_only_for_the_scaled_q(book_html: Path, browser) -> None:
+    """Chapter 3: the std slider is disabled while a q that ignores it is picked."""
+    tab = Page(browser, book_html / "chapters" / "03-elbo.html", DESKTOP)
+    page = tab.page
+    try:
+        page.wait_for_selector(".vae-control-q .widget-toggle-button", timeout=TIMEOUT_MS)
+        slider = page.locator(".vae-explorer .widget-slider", has_text="std").first
+        target = slider.locator(".noUi-target")
+        for label, disabled in (("marginal variances", True), ("scaled std", False)):
+            page.locator(".vae-control-q .widget-toggle-button", has_text=label).click()
+            page.wait_for_timeout(200)
+            assert (target.get_attribute("disabled") is not None) == disabled, label
+            aria = slider.locator(".noUi-handle").get_attribute("aria-disabled")
+            assert aria == ("true" if disabled else "false"), label
+    finally:
+        tab.close()
+
+
+@pytest.mark.parametrize("rel", WIDGET_PAGES)
+def test_widget_figures_stack_on_a_phone(book_html: Path, browser, rel: str) -> None:
+    """An explorer's panels sit side by side on a desktop and one under the other at 390 px,
+    each within the column."""
+    layout = """(row) => Array.from(row.querySelectorAll("img")).filter(i => i.offsetParent)
+      .map(i => { const r = i.getBoundingClientRect();
+                  const col = i.closest("article").getBoundingClientRect();
+                  return [r.left, r.top, r.bottom, r.right, col.right]; })"""
+    for viewport in (DESKTOP, PHONE):
+        tab = Page(browser, book_html / rel, viewport)
+        try:
+            tab.page.wait_for_selector(".vae-explorer .vae-figures img", timeout=TIMEOUT_MS)
+            row = tab.page.query_selector_all(".vae-explorer .vae-figures")
+            rects = [r for el in row for r in [tab.page.evaluate(layout, el)] if r]
+            assert rects, "no explorer figures shown"
+            for imgs in rects:
+                assert len(imgs) == 2, imgs
+                (a, b) = imgs
+                assert b[3] <= b[4] + 1 and a[3] <= a[4] + 1, "a figure wider than the column"
+                if viewport == PHONE:
+                    assert b[1] >= a[2] - 1, "panels side by side on a phone"
+                else:
+                    assert abs(b[1] - a[1]) < 2, "panels not side by side on a desktop"
+        finally:
+            tab.close()
+
+
+def test_static_figures_link_to_full_size(book_html: Path) -> None:
+    """The diagram of chapter 4 (3 px text on a phone) opens at full size when tapped."""
+    source = (book_html / "chapters" / "04-sgd.html").read_text(encoding="utf-8")
+    link = re.search(r'<a [^>]*href="([^"]*sgd-vae\.png)"[^>]*>\s*<img', source)
+    assert link, "sgd-vae.png is not linked to its full-size file"
+    assert (book_html / "chapters" / link.group(1)).resolve().is_file()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import re
+
 import ipywidgets as widgets
 import numpy as np
 import pytest
@@ -11,7 +14,7 @@ from vae import widgets as W
 from vae.data import load_digits
 from vae.model import VAE
 from vae.train import fit
-from vae.widgets.stack import png_bytes
+from vae.widgets.stack import png_bytes, png_width
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +79,65 @@ def test_kl_explorer_every_state_shows_its_own_leaf(kl_explorer):
     assert len(seen) == 3 * (2 + 3)
 
 
+def _images(html_text: str) -> list[bytes]:
+    return [
+        base64.b64decode(d) for d in re.findall(r'src="data:image/png;base64,([^"]+)"', html_text)
+    ]
+
+
+def _table_gaps(html_text: str) -> list[str]:
+    return re.findall(r"gap = ([\u2212\d.]+)", html_text)
+
+
+def test_kl_explorer_pictures_differ_when_numbers_do_and_agree_with_the_table(kl_explorer):
+    """For every control, states with different numbers show different pictures (the "marginal
+    variances" q once showed the "best diagonal q" picture): a picture always goes with the same
+    numbers, and the gaps written in the figure's description are the table's."""
+    e = kl_explorer
+    numbers_of_picture: dict[bytes, tuple] = {}
+    for state in W.all_states(e):
+        e.select(**state)
+        (leaf,) = e.visible_leaves()
+        pictures = _images(leaf.value)
+        assert len(pictures) == 2  # the bars and q against the posterior
+        gaps = tuple(_table_gaps(leaf.value))
+        assert len(gaps) == len(e.results[next(iter(e.results))].gap)
+        numbers = (e.controls["M"].options[state["M"]], gaps)
+        for picture in pictures:
+            numbers_of_picture.setdefault(picture, numbers)
+            assert numbers_of_picture[picture] == numbers, f"{state}: a picture of other numbers"
+        alt = re.search(r'alt="[^"]*gaps ([^"]*) nats', leaf.value).group(1)
+        assert alt.split(", ") == list(gaps), "the figure's gaps are rounded like the table's"
+    # marginal variances differ from the best diagonal q wherever their numbers do
+    for m in e.controls["M"].options:
+        best = e.results[(m, "best diagonal q", 1.0)].gap
+        marginal = e.results[(m, "marginal variances", 1.0)].gap
+        if np.abs(best - marginal).max() > 1e-3:
+            e.select(M=e.controls["M"].options.index(m), q=0)
+            (b,) = e.visible_leaves()
+            e.select(q=1)
+            (mv,) = e.visible_leaves()
+            assert _images(b.value) != _images(mv.value), f"M = {m}: marginal q shows the best q"
+
+
+def test_explorer_figures_are_sharp_full_colour_and_wrap(kl_explorer):
+    """Rendered at twice the size they are shown at, in RGB (not a reduced palette), as panels
+    in a row that wraps on a narrow screen."""
+    (leaf,) = kl_explorer.visible_leaves()
+    assert "flex-wrap:wrap" in leaf.value
+    for png, width in zip(
+        _images(leaf.value), re.findall(r'<img [^>]*width="(\d+)"', leaf.value), strict=True
+    ):
+        assert png_width(png) == 2 * int(width)
+        assert png[25] == 2, "PNG colour type 2 (RGB), not a palette"
+
+
+def test_kl_explorer_marks_the_std_slider_as_scaled_q_only(kl_explorer):
+    scale, q = kl_explorer.controls["scale"], kl_explorer.controls["q"]
+    assert "vae-control-q" in q._dom_classes
+    assert f"vae-enabled-by-q-{W.Q_CHOICES.index('scaled std')}" in scale._dom_classes
+
+
 def test_png_bytes_is_png():
     from matplotlib.figure import Figure
 
@@ -126,6 +188,7 @@ def test_latent_explorer(small_latent):
         e.select(**state)
         numbers, image = e.visible_leaves()
         assert "held-out ELBO" in numbers.value and "<img " in image.value
+        assert "active units (Var<sub>x</sub> E[z<sub>m</sub>|x] &gt; 0.01)" in numbers.value
         shown.add((numbers.value, image.value))
     assert len(shown) == 4
 

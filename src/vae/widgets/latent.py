@@ -105,8 +105,9 @@ def latent_dim_explorer(
     Evaluates the trained VAEs ``models`` (M -> VAE) with :func:`latent_dim_results` on
     ``x_test`` (default: the held-out digits), or shows ``results`` computed before, and shows
     the held-out ELBO and log p_K(x) against M, KL per latent coordinate (active units),
-    reconstructions and samples (two figures per M, rendered at ``dpi`` and shown at half that;
-    they wrap one under the other on a narrow screen), and the numbers for each K. A unit is
+    reconstructions and decoder means at z ~ p(z) (two figures per M, rendered at ``dpi`` and
+    shown at half that; they wrap one under the other on a narrow screen), and the numbers for
+    each K. A unit is
     active when the variance over the data of its posterior mean exceeds 0.01
     (:func:`~vae.estimators.active_units`); the figure and the table both say so.
     ``explorer.results`` maps M to its :class:`LatentResult`.
@@ -204,7 +205,10 @@ def latent_dim_explorer(
             f"M = {m} marked (ELBO {fmt(r.elbo)} nats); KL per latent coordinate: {active} "
             "(variance of the posterior mean over the data above 0.01)."
         )
-        images_alt = f"Latent dimension {m}: held-out digits, their reconstructions, and samples."
+        images_alt = (
+            f"Latent dimension {m}: held-out digits, their reconstructions, and decoder means "
+            "at z drawn from the prior."
+        )
         return widgets.HTML(
             figure_row(img_tag(bounds_png(m), bounds_alt), img_tag(images_png(m), images_alt))
         )

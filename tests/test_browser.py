@@ -367,6 +367,11 @@ def _visit(browser, html: Path, path: Path, viewport, shot: Path, axe: Path | No
     visit.external_requests = len(tab.blocked)
     visit.add("load", tab.errors)
     visit.add("load", [f"network request (blocked): {u}" for u in tab.blocked])
+    # the theme's icons: its script (SVG) or its web fonts, not both (PST 0.17 loaded both)
+    if any(f.endswith("/scripts/fontawesome.js") for f in tab.files) and any(
+        "/vendor/fontawesome/" in f for f in tab.files
+    ):
+        visit.add("page weight", ["Font Awesome loaded twice: its script and its web fonts"])
     budget = WIDGET_PAGE_BUDGET if "widget-view+json" in source else PAGE_BUDGET
     if visit.weight > budget:
         visit.add("page weight", [f"{visit.weight:,} bytes loaded > budget {budget:,}"])
@@ -724,3 +729,14 @@ def test_static_figures_link_to_full_size(book_html: Path) -> None:
     link = re.search(r'<a [^>]*href="([^"]*sgd-vae\.png)"[^>]*>\s*<img', source)
     assert link, "sgd-vae.png is not linked to its full-size file"
     assert (book_html / "chapters" / link.group(1)).resolve().is_file()
+
+
+def test_references_print_each_link_once(book_html: Path) -> None:
+    """A reference shows its arXiv identifier once (KW13 printed its arXiv URL twice)."""
+    source = (book_html / "chapters" / "references.html").read_text(encoding="utf-8")
+    entries = re.findall(r'<div class="citation".*?</div>', source, re.DOTALL)
+    assert entries, "no bibliography entries"
+    for entry in entries:
+        text = re.sub(r"<[^>]+>", " ", entry)
+        for ident in set(re.findall(r"\d{4}\.\d{4,5}", text)):
+            assert text.count(ident) == 1, f"{ident} printed {text.count(ident)} times: {text}"

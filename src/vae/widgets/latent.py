@@ -179,7 +179,7 @@ def latent_dim_explorer(
             "(blue: Var\u2093 E[z_m|x] > 0.01)",
             fontsize=11,
         )
-        return png_bytes(fig_bounds)
+        return png_bytes(fig_bounds, colors=None)
 
     def images_png(m: int) -> bytes:
         r = results[m]
@@ -194,7 +194,7 @@ def latent_dim_explorer(
         show_images(r.samples, ncol=len(r.samples), ax=ax_smp, title="decoder means at z ~ p(z)")
         for ax in (ax_rec, ax_smp):
             ax.title.set_fontsize(11)
-        return png_bytes(fig_images)
+        return png_bytes(fig_images, colors=None)
 
     def image_leaf(state):
         m = latent_dims[state["M"]]
@@ -210,7 +210,10 @@ def latent_dim_explorer(
             "at z drawn from the prior."
         )
         return widgets.HTML(
-            figure_row(img_tag(bounds_png(m), bounds_alt), img_tag(images_png(m), images_alt))
+            figure_row(
+                img_tag(bounds_png(m), bounds_alt, density=2),
+                img_tag(images_png(m), images_alt, density=2),
+            )
         )
 
     def numbers_leaf(state):

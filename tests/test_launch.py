@@ -40,7 +40,17 @@ CHAPTERS = sorted(
 REPO = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
 
 # Root requirements that Binder leaves out on purpose (see binder/requirements.txt).
-NOT_ON_BINDER = {"jupyter-book", "sphinx-exercise", "sphinxcontrib-bibtex", "nbval", "pytest"}
+# Tools that build or test the HTML book (binder/requirements.txt, item 3): the theme pair
+# pinned for the book's menu buttons is one of them.
+NOT_ON_BINDER = {
+    "jupyter-book",
+    "sphinx-book-theme",
+    "pydata-sphinx-theme",
+    "sphinx-exercise",
+    "sphinxcontrib-bibtex",
+    "nbval",
+    "pytest",
+}
 # Binder requirements not in requirements.txt: JupyterLab renders the chapters' MyST.
 ONLY_LIVE = {"jupyterlab-myst"}
 

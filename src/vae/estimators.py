@@ -154,7 +154,8 @@ def score_function_gradient(
     """Score-function (REINFORCE) estimates of d ELBO / d(mu, log sigma), [n_draws, N, 2M].
 
     Uses E_q[f(z)] gradient = E_q[f(z) grad log q(z)] with f = log p(x, z) and the entropy's
-    gradient exact, so it is unbiased like :func:`reparam_gradient`, but noisier.
+    gradient exact, so it is unbiased like :func:`reparam_gradient`, but typically noisier
+    (not always: chapter 4 shows a counterexample).
     """
     return _gradient("score", log_joint, mu, log_sigma, n_samples, n_draws)
 

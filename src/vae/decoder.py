@@ -85,7 +85,27 @@ def log_binomial_coefficients(
     return torch.lgamma(k.new_tensor(n + 1.0)) - torch.lgamma(k + 1) - torch.lgamma(n - k + 1)
 
 
-class BinomialDecoder(nn.Module):
+class MLPDecoder(nn.Module):
+    """What every decoder here shares: checked sizes and ``net``, an MLP from z [..., M] to
+    ``x_dim * per_pixel`` outputs, the parameters of p_theta(x|z).
+
+    Args:
+        latent_dim: M.
+        x_dim: D.
+        hidden: widths of the hidden layers.
+        per_pixel: outputs per pixel (1, or one logit per value for a Categorical).
+    """
+
+    def __init__(
+        self, latent_dim: int, x_dim: int, hidden: tuple[int, ...], per_pixel: int = 1
+    ) -> None:
+        super().__init__()
+        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
+        self.x_dim = check_positive_int(x_dim, "x_dim")
+        self.net = mlp([latent_dim, *hidden, x_dim * per_pixel])
+
+
+class BinomialDecoder(MLPDecoder):
     """p_theta(x|z) = prod_d Binomial(x_d; total_count, sigmoid(logit_d(z))).
 
     Args:
@@ -98,11 +118,9 @@ class BinomialDecoder(nn.Module):
     def __init__(
         self, latent_dim: int, x_dim: int, hidden: tuple[int, ...] = (128,), total_count: int = 16
     ) -> None:
-        super().__init__()
-        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
-        self.x_dim = check_positive_int(x_dim, "x_dim")
-        self.total_count = check_positive_int(total_count, "total_count")
-        self.net = mlp([latent_dim, *hidden, x_dim])
+        total_count = check_positive_int(total_count, "total_count")
+        super().__init__(latent_dim, x_dim, hidden)
+        self.total_count = total_count
         # log C(n, k), k = 0..n, per (dtype, device): computed once, not on every call
         self._log_comb: dict[tuple[torch.dtype, torch.device], Tensor] = {}
 
@@ -168,7 +186,7 @@ class CountCategorical(Categorical):
         return torch.arange(self._num_events, dtype=self.logits.dtype, device=self.logits.device)
 
 
-class CategoricalDecoder(nn.Module):
+class CategoricalDecoder(MLPDecoder):
     """p_theta(x|z) = prod_d Categorical(x_d; softmax(l_d(z))) over the counts 0..total_count.
 
     The network outputs D x (total_count + 1) logits; pixel d's pmf over its 17 values (for the
@@ -184,11 +202,9 @@ class CategoricalDecoder(nn.Module):
     def __init__(
         self, latent_dim: int, x_dim: int, hidden: tuple[int, ...] = (128,), total_count: int = 16
     ) -> None:
-        super().__init__()
-        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
-        self.x_dim = check_positive_int(x_dim, "x_dim")
-        self.total_count = check_positive_int(total_count, "total_count")
-        self.net = mlp([latent_dim, *hidden, x_dim * (total_count + 1)])
+        total_count = check_positive_int(total_count, "total_count")
+        super().__init__(latent_dim, x_dim, hidden, per_pixel=total_count + 1)
+        self.total_count = total_count
 
     def forward(self, z: Tensor, validate_args: bool | None = None) -> Independent:
         """p_theta(x|z) for ``z`` of shape [..., M]: batch shape [...], event shape [D]."""
@@ -197,7 +213,7 @@ class CategoricalDecoder(nn.Module):
         return Independent(p, 1, validate_args=validate_args)
 
 
-class BernoulliDecoder(nn.Module):
+class BernoulliDecoder(MLPDecoder):
     """p_theta(x|z) = prod_d Bernoulli(x_d; sigmoid(logit_d(z))) for binary x in {0, 1}^D.
 
     Args:
@@ -207,10 +223,7 @@ class BernoulliDecoder(nn.Module):
     """
 
     def __init__(self, latent_dim: int, x_dim: int, hidden: tuple[int, ...] = (128,)) -> None:
-        super().__init__()
-        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
-        self.x_dim = check_positive_int(x_dim, "x_dim")
-        self.net = mlp([latent_dim, *hidden, x_dim])
+        super().__init__(latent_dim, x_dim, hidden)
 
     def forward(self, z: Tensor, validate_args: bool | None = None) -> Independent:
         """p_theta(x|z) for ``z`` of shape [..., M]: batch shape [...], event shape [D]."""
@@ -218,16 +231,13 @@ class BernoulliDecoder(nn.Module):
         return Independent(p, 1, validate_args=validate_args)
 
 
-class GaussianDecoder(nn.Module):
+class GaussianDecoder(MLPDecoder):
     """p_theta(x|z) = N(x; m_theta(z), diag(s^2)) with a learned log s per pixel."""
 
     def __init__(
         self, latent_dim: int, x_dim: int, hidden: tuple[int, ...] = (128,), init_log_s: float = 0.0
     ) -> None:
-        super().__init__()
-        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
-        self.x_dim = check_positive_int(x_dim, "x_dim")
-        self.net = mlp([latent_dim, *hidden, x_dim])
+        super().__init__(latent_dim, x_dim, hidden)
         self.log_s = nn.Parameter(torch.full((x_dim,), float(init_log_s)))
 
     def forward(self, z: Tensor, validate_args: bool | None = None) -> Independent:

@@ -43,6 +43,20 @@ def show_images(
     return ax
 
 
+def show_reconstructions_and_samples(
+    ax_rec: Axes,
+    ax_smp: Axes,
+    x: Tensor,
+    recon: Tensor,
+    samples: Tensor,
+    titles: tuple[str, str] = ("digits / reconstructions", "samples (decoder means)"),
+) -> None:
+    """Digits ``x`` [N, 64] above their reconstructions ``recon`` [N, 64] on ``ax_rec``, and
+    ``samples`` [S, 64] in one row on ``ax_smp``."""
+    show_images(torch.cat([x, recon]), ncol=len(x), ax=ax_rec, title=titles[0])
+    show_images(samples, ncol=len(samples), ax=ax_smp, title=titles[1])
+
+
 def gaussian_ellipse(
     ax: Axes, mean: Tensor, cov: Tensor, n_std: float = 2.0, **kwargs: object
 ) -> Ellipse:

@@ -19,7 +19,7 @@ from torch import Tensor
 from vae.data import load_digits
 from vae.estimators import active_units, kl_per_dimension, log_marginal_is
 from vae.model import VAE
-from vae.plot import show_images
+from vae.plot import show_reconstructions_and_samples
 from vae.widgets.stack import (
     Explorer,
     Panel,
@@ -185,13 +185,8 @@ def latent_dim_explorer(
         r = results[m]
         for ax in (ax_rec, ax_smp):
             clear_data(ax)
-        show_images(
-            torch.cat([x_show, r.recon]),
-            ncol=len(x_show),
-            ax=ax_rec,
-            title="held-out digits / reconstructions",
-        )
-        show_images(r.samples, ncol=len(r.samples), ax=ax_smp, title="decoder means at z ~ p(z)")
+        titles = ("held-out digits / reconstructions", "decoder means at z ~ p(z)")
+        show_reconstructions_and_samples(ax_rec, ax_smp, x_show, r.recon, r.samples, titles)
         for ax in (ax_rec, ax_smp):
             ax.title.set_fontsize(11)
         return png_bytes(fig_images, colors=None)

@@ -20,7 +20,7 @@ from torch import Tensor
 from vae.data import load_digits
 from vae.estimators import active_units, log_marginal_is
 from vae.model import VAE
-from vae.plot import show_images
+from vae.plot import show_reconstructions_and_samples
 from vae.widgets.stack import (
     Explorer,
     Panel,
@@ -164,13 +164,7 @@ def beta_explorer(
             f"\u03b2 = {r.beta:g}: {r.active} of {r.latent_dim} units active", fontsize=9
         )
         ax_b.legend(fontsize=7, loc="lower left")
-        show_images(
-            torch.cat([x_show, r.recon]),
-            ncol=len(x_show),
-            ax=ax_rec,
-            title="digits / reconstructions",
-        )
-        show_images(r.samples, ncol=len(r.samples), ax=ax_smp, title="samples (decoder means)")
+        show_reconstructions_and_samples(ax_rec, ax_smp, x_show, r.recon, r.samples)
         return png_bytes(fig)
 
     def image_leaf(state: dict[str, int]) -> widgets.Widget:

@@ -70,7 +70,9 @@ def test_categorical_matches_torch_categorical_and_has_count_mean_and_variance()
     torch.manual_seed(0)
     draws = ours.sample((2,))
     assert draws.dtype == torch.float64 and draws.shape == (2, 7, 64)
+    assert torch.equal(draws, draws.round()) and 0 <= draws.min() and draws.max() <= 16
     assert ours.mode.dtype == torch.float64
+    assert torch.equal(ours.mode, theirs.mode.double())
     assert ours.expand((3, 7, 64)).log_prob(X[:7].double()).shape == (3, 7, 64)
 
 

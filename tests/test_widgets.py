@@ -173,6 +173,10 @@ def test_latent_results_deterministic_and_consistent(small_models, small_latent)
         assert r.elbo == again[m].elbo and r.log_px == again[m].log_px
         assert r.kl_per_dim.shape == (m,) and r.active.shape == (m,)
         assert r.gap(10) == pytest.approx(r.log_px[10] - r.elbo)
+        torch.manual_seed(0)  # the ELBO the explorer shows is the model's, same draws
+        with torch.no_grad():
+            elbo = small_models[m].elbo(load_digits("test")[:16], n_samples=100).elbo.mean().item()
+        assert r.elbo == pytest.approx(elbo, abs=1e-4)
         assert r.recon.shape == (4, 64) and r.samples.shape == (4, 64)
         assert np.isfinite([r.elbo, *r.log_px.values()]).all()
         for p, p0 in zip(small_models[m].parameters(), params[m], strict=True):

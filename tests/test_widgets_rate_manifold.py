@@ -36,6 +36,8 @@ def test_beta_results_split_the_negative_elbo_into_rate_and_distortion(beta_mode
         with torch.no_grad():
             terms = beta_models[beta].elbo(XT[:20], n_samples=10)
         torch.testing.assert_close(r.rate, terms.kl.mean().item(), rtol=1e-5, atol=1e-5)
+        distortion = -terms.log_likelihood.mean().item()
+        torch.testing.assert_close(r.distortion, distortion, rtol=1e-5, atol=1e-5)
         assert r.rate >= 0 and r.elbo == pytest.approx(-(r.rate + r.distortion))
         assert r.recon.shape == r.samples.shape == (4, 64)
         assert 0 <= r.active <= 2

@@ -34,9 +34,10 @@ from typing import NamedTuple, Protocol
 import numpy as np
 import torch
 from torch import Tensor
-from torch.distributions import Distribution, Independent, MultivariateNormal, Normal
+from torch.distributions import Distribution
 
 from vae._checks import check_data, check_positive_int, check_q
+from vae.linear import _as_mvn
 
 
 class LatentModel(Protocol):
@@ -56,6 +57,22 @@ def _check_positive(value: float, name: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return float(value)
+
+
+def _model_and_data(model: LatentModel, x: Tensor, grid: bool = True) -> tuple[int, Tensor]:
+    """The model's latent dimension M and ``x`` checked by the model (or as data); a
+    ``ValueError`` if the model lacks ``latent_dim`` or ``log_joint``, or, for a ``grid``
+    over z, if M > 2."""
+    m = getattr(model, "latent_dim", None)
+    if not hasattr(model, "log_joint") or m is None:
+        raise ValueError("model must have a latent_dim and a log_joint(x, z) method")
+    if grid and m not in (1, 2):
+        raise ValueError(
+            f"quadrature needs latent_dim 1 or 2 (the grid grows as n^M), got {m}; "
+            "use vae.log_marginal_is for larger latent spaces"
+        )
+    check = getattr(model, "check_input", None)
+    return m, (check(x) if check is not None else check_data(x))
 
 
 def _log_joint_chunked(model: LatentModel, x: Tensor, z: Tensor, max_elements: int) -> Tensor:
@@ -210,16 +227,7 @@ def log_marginal_quadrature(
         ValueError: for M > 2, bad shapes, a dtype other than the model's, non-finite x, or
             bad settings.
     """
-    m = getattr(model, "latent_dim", None)
-    if not hasattr(model, "log_joint") or m is None:
-        raise ValueError("model must have a latent_dim and a log_joint(x, z) method")
-    if m not in (1, 2):
-        raise ValueError(
-            f"quadrature needs latent_dim 1 or 2 (the grid grows as n^M), got {m}; "
-            "use vae.log_marginal_is for larger latent spaces"
-        )
-    check = getattr(model, "check_input", None)
-    x = check(x) if check is not None else check_data(x)
+    m, x = _model_and_data(model, x)
     tol = _check_positive(tol, "tol")
     radius = _check_positive(radius, "radius")
     coarse_step = _check_positive(coarse_step, "coarse_step")
@@ -291,21 +299,12 @@ def elbo_quadrature(model: LatentModel, x: Tensor, q: Distribution, n_nodes: int
     Raises:
         ValueError: for bad shapes or a q that is not Gaussian, or n_nodes^M above 2^16.
     """
-    m = getattr(model, "latent_dim", None)
-    if not hasattr(model, "log_joint") or m is None:
-        raise ValueError("model must have a latent_dim and a log_joint(x, z) method")
-    check = getattr(model, "check_input", None)
-    x = check(x) if check is not None else check_data(x)
+    m, x = _model_and_data(model, x, grid=False)
     n_nodes = check_positive_int(n_nodes, "n_nodes")
     if n_nodes**m > 2**16:
         raise ValueError(f"n_nodes^M = {n_nodes}^{m} nodes per image is too many")
     check_q(q, x.shape[0], m)
-    if isinstance(q, MultivariateNormal):
-        scale_tril = q.scale_tril
-    elif isinstance(q, Independent) and isinstance(q.base_dist, Normal):
-        scale_tril = torch.diag_embed(q.stddev)
-    else:
-        raise ValueError(f"q must be a Gaussian, got {type(q).__name__}")
+    scale_tril = _as_mvn(q).scale_tril  # diagonal or full Gaussian, [N, M, M]
     nodes, weights = _gauss_hermite(n_nodes, m, x.dtype)
     z = q.mean + torch.einsum("nij,pj->pni", scale_tril, nodes)  # [P, N, M]
     # no distribution checks: x was checked above; z is finite where q's parameters are
@@ -332,11 +331,7 @@ def posterior_grid(model: LatentModel, x: Tensor, n_intervals: int = 64) -> Post
     Sums of ``log_mass.exp()`` over a region are its posterior probability, e.g. the share of
     the mass near one mode. Raises ``ValueError`` for M > 2 and bad inputs.
     """
-    m = getattr(model, "latent_dim", None)
-    if not hasattr(model, "log_joint") or m not in (1, 2):
-        raise ValueError("posterior_grid needs a model with latent_dim 1 or 2 and a log_joint")
-    check = getattr(model, "check_input", None)
-    x = check(x) if check is not None else check_data(x)
+    m, x = _model_and_data(model, x)
     k = check_positive_int(n_intervals, "n_intervals")
     lo, hi = _boxes(model, x, 5.0, 0.25, 20.0, 40.0, 2**23)
     fine, _, _, z, log_f = _lattice_sum(model, x, lo, hi, k, 2**23)

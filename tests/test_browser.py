@@ -53,7 +53,7 @@ AXE = ROOT / "tests" / "vendor" / "axe.min.js"
 WIDGET_PAGES = (
     "chapters/03-elbo.html",
     "chapters/05-beyond.html",
-    "chapters/07-rate-distortion.html",
+    "chapters/08-rate-distortion.html",
 )
 DESKTOP = (1366, 900)
 PHONE = (390, 844)

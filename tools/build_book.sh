@@ -57,8 +57,8 @@ trap '[[ "$(package_key)" == "$key" ]] || rm -f "$keyfile"' EXIT
 # (same code cells) and executes nothing; a chapter that failed here has no cache entry, so
 # myst-nb runs it again and reports the error. Trained models are shared through
 # $VAE_FIT_CACHE (vae.cache): a chapter that trains a model an earlier one trained (same
-# model, data and settings) loads it. The longest chapter goes first, and chapter 2 before
-# chapter 4, which trains chapter 2's model again.
+# model, data and settings) loads it. The longest chapters go first, and chapter 2 before
+# chapter 4 and chapter 5 before chapter 6, which train a model of those again.
 export VAE_FIT_CACHE="$build/.fit-cache"
 export JUPYTERCACHE="$cache"
 [[ $force == 1 ]] && rm -rf "$VAE_FIT_CACHE"
@@ -66,7 +66,8 @@ JCACHE="$(dirname "$JB")/jcache"
 [[ -x "$JCACHE" ]] || JCACHE="$(command -v jcache)"
 mapfile -t chapters < <(
     cd "$ROOT" && grep -l '^jupytext:' chapters/0*.md | sort \
-        | awk '/05-beyond/ {print 0, $0; next} /02-encoder/ {print 1, $0; next} {print 2, $0}' \
+        | awk '/05-beyond/ {print 0, $0; next} /02-encoder/ {print 1, $0; next}
+               /07-likelihood/ {print 2, $0; next} {print 3, $0}' \
         | sort -s -k1,1n | cut -d' ' -f2-
 )
 pre=$SECONDS

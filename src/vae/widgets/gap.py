@@ -210,8 +210,8 @@ def kl_gap_explorer(
         )
         text = numbers_html(rows, f"M = {m}, q = {html.escape(qlabel)}; all in nats, exact.")
         images = figure_row(
-            img_tag(png_bytes(fig_bars, colors=None), bars_alt, density=2),
-            img_tag(png_bytes(fig_post, colors=None), post_alt, density=2),
+            img_tag(png_bytes(fig_bars), bars_alt, density=2),
+            img_tag(png_bytes(fig_post), post_alt, density=2),
         )
         leaves[(m, name, s)] = widgets.HTML(images + text)
         return leaves[(m, name, s)]

@@ -179,7 +179,7 @@ def latent_dim_explorer(
             "(blue: Var\u2093 E[z_m|x] > 0.01)",
             fontsize=11,
         )
-        return png_bytes(fig_bounds, colors=None)
+        return png_bytes(fig_bounds)
 
     def images_png(m: int) -> bytes:
         r = results[m]
@@ -189,7 +189,7 @@ def latent_dim_explorer(
         show_reconstructions_and_samples(ax_rec, ax_smp, x_show, r.recon, r.samples, titles)
         for ax in (ax_rec, ax_smp):
             ax.title.set_fontsize(11)
-        return png_bytes(fig_images, colors=None)
+        return png_bytes(fig_images)
 
     def image_leaf(state):
         m = latent_dims[state["M"]]

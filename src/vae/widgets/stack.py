@@ -28,11 +28,12 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 
-def png_bytes(fig: Figure, colors: int | None = 64) -> bytes:
+def png_bytes(fig: Figure, colors: int | None = 256) -> bytes:
     """Render a matplotlib figure (at its own dpi) to PNG bytes.
 
-    ``colors`` quantizes to a palette of that many colours (about three times smaller, but
-    anti-aliased text and lines turn ragged); ``None`` keeps full RGB.
+    ``colors`` quantizes to a palette of that many colours: with 256 the explorers' line, bar
+    and digit plots look the same as in full RGB at a third of the size (and encode twice as
+    fast); with fewer, anti-aliased text and lines turn ragged. ``None`` keeps full RGB.
     """
     canvas = FigureCanvasAgg(fig)
     canvas.draw()

@@ -189,12 +189,12 @@ def run(
                 torch.manual_seed(0)
                 for k in ks:
                     if gaussian:
-                        gen = torch.Generator().manual_seed(1)
-                        draws = []
-                        for _ in range(deq_draws):
-                            y = ((dequantize(x_test, generator=gen) - a) / b).float()
-                            draws.append(log_marginal_is(model, y, k).double() + shift)
-                        values = torch.stack(draws).mean(0)
+
+                        def log_density(u, model=model, a=a, b=b, k=k):
+                            y = ((u - a) / b).float()
+                            return log_marginal_is(model, y, k).double()
+
+                        values = _dequantized_mean(log_density, x_test, deq_draws, seed=1) + shift
                     else:
                         values = log_marginal_is(model, evaluate, k).double()
                     label = "ELBO" if k == 1 else "IS bound"

@@ -134,10 +134,6 @@ def test_bad_inputs_raise_value_error(model):
         LinearGaussian(model.W, model.b, torch.tensor(0.0))
 
 
-def test_sigma2_is_the_old_name_of_the_noise_variance_tau2(model):
-    assert model.sigma2 is model.tau2
-
-
 def _random_start(latent_dim, seed=0):
     g = torch.Generator().manual_seed(seed)
     W = torch.randn(64, latent_dim, generator=g, dtype=torch.float64)

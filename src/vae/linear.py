@@ -62,11 +62,6 @@ class LinearGaussian:
             raise ValueError(f"tau2 must be positive, got {float(self.tau2)}")
 
     @property
-    def sigma2(self) -> Tensor:
-        """The old name of ``tau2``, kept so that code written before the rename runs."""
-        return self.tau2
-
-    @property
     def x_dim(self) -> int:
         return self.W.shape[0]
 

@@ -10,9 +10,9 @@
  * defines its modules, so a later `require.config` is too late.
  *
  * Second, the manager typesets widget labels with the MathJax 2 API
- * (`MathJax.Hub.Queue(["Typeset", MathJax.Hub, el])`), which MathJax 3 (the book's) lacks:
+ * (`MathJax.Hub.Queue(["Typeset", MathJax.Hub, el])`), which MathJax 3 and 4 (the book's) lack:
  * every control with a description then throws "Cannot read properties of undefined (reading
- * 'Queue')". A small `MathJax.Hub.Queue` that calls MathJax 3's `typesetPromise` is added
+ * 'Queue')". A small `MathJax.Hub.Queue` that calls MathJax 3/4's `typesetPromise` is added
  * once MathJax has loaded (it is deferred, so by DOMContentLoaded, before widgets render).
  *
  * Both are workarounds of @jupyter-widgets/html-manager bugs with no fixed release as of the
@@ -33,7 +33,7 @@
   "use strict";
   function mathjax2Shim() {
     var mj = window.MathJax;
-    if (!mj || mj.Hub || !mj.version || mj.version.charAt(0) !== "3") {
+    if (!mj || mj.Hub || !mj.version || parseInt(mj.version, 10) < 3) {
       return;
     }
     mj.Hub = {

@@ -28,7 +28,8 @@ done
 JB="${JUPYTER_BOOK:-$ROOT/.venv/bin/jupyter-book}"
 [[ -x "$JB" ]] || JB="$(command -v jupyter-book)"
 
-[[ -f _static/vendor/VERSIONS ]] || tools/vendor_js.sh
+# Vendor the JavaScript when missing or older than the script that pins its versions.
+[[ _static/vendor/VERSIONS -nt tools/vendor_js.sh ]] || tools/vendor_js.sh
 
 build="${output:-$ROOT}/_build"
 cache="$build/.jupyter_cache"

@@ -58,17 +58,21 @@ trap '[[ "$(package_key)" == "$key" ]] || rm -f "$keyfile"' EXIT
 # (same code cells) and executes nothing; a chapter that failed here has no cache entry, so
 # myst-nb runs it again and reports the error. Trained models are shared through
 # $VAE_FIT_CACHE (vae.cache): a chapter that trains a model an earlier one trained (same
-# model, data and settings) loads it. The longest chapters go first, and chapter 2 before
-# chapter 4 and chapter 5 before chapter 6, which train a model of those again.
+# model, data and settings) loads it. The two workers take the chapters in the order of
+# `longest_first` (their execution times in benchmarks/results, longest first, so that both
+# finish at about the same time; chapters not listed go last), which also runs chapter 2
+# before chapter 4 and chapter 5 before chapter 6, which train a model of those again.
 export VAE_FIT_CACHE="$build/.fit-cache"
 export JUPYTERCACHE="$cache"
 [[ $force == 1 ]] && rm -rf "$VAE_FIT_CACHE"
 JCACHE="$(dirname "$JB")/jcache"
 [[ -x "$JCACHE" ]] || JCACHE="$(command -v jcache)"
+longest_first="05-beyond 02-encoder 07-likelihood 04-sgd 03-elbo 08-rate-distortion
+    06-full-covariance 01-latent-variable-models"
 mapfile -t chapters < <(
     cd "$ROOT" && grep -l '^jupytext:' chapters/0*.md | sort \
-        | awk '/05-beyond/ {print 0, $0; next} /02-encoder/ {print 1, $0; next}
-               /07-likelihood/ {print 2, $0; next} {print 3, $0}' \
+        | awk -v order="$longest_first" 'BEGIN { n = split(order, o); for (i = 1; i <= n; i++) rank[o[i]] = i }
+              { r = n + 1; for (c in rank) if (index($0, "/" c ".md")) r = rank[c]; print r, $0 }' \
         | sort -s -k1,1n | cut -d' ' -f2-
 )
 pre=$SECONDS

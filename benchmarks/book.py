@@ -58,8 +58,18 @@ def snapshot(dest: Path) -> int:
     return n
 
 
+def _own_package(book: Path) -> dict[str, str]:
+    """``PYTHONPATH`` that makes the kernels import the snapshot's ``vae`` (``book/src``), not
+    the package the venv has installed in editable mode from the checkout."""
+    return {
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(book / "src"), os.environ.get("PYTHONPATH")])
+        )
+    }
+
+
 def _build(book: Path, jb: str, extra_env: dict[str, str] | None = None) -> tuple[float, int, str]:
-    env = {**os.environ, "JUPYTER_BOOK": jb, **(extra_env or {})}
+    env = {**os.environ, "JUPYTER_BOOK": jb, **_own_package(book), **(extra_env or {})}
     start = time.perf_counter()
     proc = subprocess.run(
         ["bash", str(book / "tools" / "build_book.sh")],
@@ -92,7 +102,9 @@ def chapter_alone_times(book: Path) -> dict[str, float]:
     import jupytext
     from nbclient import NotebookClient
 
-    saved = os.environ.pop("VAE_FIT_CACHE", None)
+    saved = {k: os.environ.get(k) for k in ("VAE_FIT_CACHE", "PYTHONPATH")}
+    os.environ.pop("VAE_FIT_CACHE", None)
+    os.environ.update(_own_package(book))
     out = {}
     try:
         for path in sorted((book / "chapters").glob("0*.md")):
@@ -107,8 +119,11 @@ def chapter_alone_times(book: Path) -> dict[str, float]:
             client.execute()
             out[str(path.relative_to(book))] = time.perf_counter() - start
     finally:
-        if saved is not None:
-            os.environ["VAE_FIT_CACHE"] = saved
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     return out
 
 

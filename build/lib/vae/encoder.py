@@ -1,0 +1,96 @@
+"""The encoder (inference model) q_phi(z|x): amortized inference with one network for all x.
+
+Parameterization, used everywhere in this package and the book: the network outputs the mean
+``mu`` and the **log standard deviation** ``log_sigma`` (not the log-variance), and
+
+    q_phi(z|x) = N(z; mu, diag(sigma^2)),  sigma = exp(log_sigma).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.distributions import Independent, MultivariateNormal, Normal
+
+from vae._checks import check_data, check_positive_int
+from vae.nn import mlp
+
+
+def diagonal_gaussian(
+    mu: Tensor, log_sigma: Tensor, validate_args: bool | None = None
+) -> Independent:
+    """N(mu, diag(sigma^2)) with sigma = exp(log_sigma), as a distribution over vectors.
+
+    ``mu`` and ``log_sigma`` have shape [..., M]; the result has event shape [M].
+    ``validate_args`` is passed to the ``torch.distributions`` objects.
+    """
+    if mu.shape != log_sigma.shape:
+        raise ValueError(
+            f"mu and log_sigma must have the same shape, got {tuple(mu.shape)} "
+            f"and {tuple(log_sigma.shape)}"
+        )
+    normal = Normal(mu, log_sigma.exp(), validate_args=validate_args)
+    return Independent(normal, 1, validate_args=validate_args)
+
+
+class Encoder(nn.Module):
+    """q_phi(z|x) = N(mu_phi(x), diag(sigma_phi(x)^2)), an MLP that outputs (mu, log sigma).
+
+    Args:
+        x_dim: data dimension D.
+        latent_dim: latent dimension M >= 1.
+        hidden: widths of the hidden layers.
+    """
+
+    def __init__(self, x_dim: int, latent_dim: int, hidden: tuple[int, ...] = (128,)) -> None:
+        super().__init__()
+        self.x_dim = check_positive_int(x_dim, "x_dim")
+        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
+        self.net = mlp([x_dim, *hidden, 2 * latent_dim])
+
+    def params(self, x: Tensor, validate_args: bool | None = None) -> tuple[Tensor, Tensor]:
+        """Return ``(mu, log_sigma)``, each of shape [N, M], for data ``x`` of shape [N, D].
+
+        ``x`` is checked (shape, finite) unless ``validate_args`` is False.
+        """
+        if validate_args is not False:
+            check_data(x, self.x_dim)
+        mu, log_sigma = self.net(x).chunk(2, dim=-1)
+        return mu, log_sigma
+
+    def forward(self, x: Tensor, validate_args: bool | None = None) -> Independent:
+        """q_phi(z|x) for ``x`` of shape [N, D]: batch shape [N], event shape [M].
+
+        ``validate_args=False`` skips the checks of ``x`` and of the distribution's arguments.
+        """
+        return diagonal_gaussian(*self.params(x, validate_args), validate_args=validate_args)
+
+
+class FullCovarianceEncoder(nn.Module):
+    """q_phi(z|x) = N(mu, L L^T) with a full lower-triangular Cholesky factor L.
+
+    The diagonal of L is ``exp`` of a network output (so it is positive); the entries below
+    the diagonal are unconstrained. With M = 1 this equals :class:`Encoder`.
+    """
+
+    def __init__(self, x_dim: int, latent_dim: int, hidden: tuple[int, ...] = (128,)) -> None:
+        super().__init__()
+        self.x_dim = check_positive_int(x_dim, "x_dim")
+        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
+        n_tril = latent_dim * (latent_dim - 1) // 2
+        self.net = mlp([x_dim, *hidden, 2 * latent_dim + n_tril])
+        self.register_buffer("_tril", torch.tril_indices(latent_dim, latent_dim, offset=-1))
+
+    def forward(self, x: Tensor, validate_args: bool | None = None) -> MultivariateNormal:
+        """q_phi(z|x) for ``x`` of shape [N, D]: batch shape [N], event shape [M].
+
+        ``validate_args=False`` skips the checks of ``x`` and of the distribution's arguments.
+        """
+        if validate_args is not False:
+            check_data(x, self.x_dim)
+        m = self.latent_dim
+        out = self.net(x)
+        mu, log_diag, off = out[:, :m], out[:, m : 2 * m], out[:, 2 * m :]
+        scale_tril = torch.diag_embed(log_diag.exp())
+        scale_tril[:, self._tril[0], self._tril[1]] = off
+        return MultivariateNormal(mu, scale_tril=scale_tril, validate_args=validate_args)

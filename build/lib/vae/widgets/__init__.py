@@ -1,0 +1,42 @@
+"""Interactive explorers for the book: they work in a kernel AND in the static HTML.
+
+* :mod:`vae.widgets.stack` -- the machinery: every state of the controls is precomputed into
+  nested :class:`ipywidgets.Stack` widgets switched by JavaScript links (no kernel needed);
+* :mod:`vae.widgets.gap` -- chapter 3: the KL gap, exact, in the linear-Gaussian model;
+* :mod:`vae.widgets.latent` -- chapter 5: the latent dimension, estimated with trained VAEs;
+* :mod:`vae.widgets.rate` -- chapter 7: rate, distortion and the KL weight beta;
+* :mod:`vae.widgets.manifold` -- chapter 7: the latent space of a VAE with M = 2.
+
+All log-densities are in nats (per image). Figures are PNGs at a modest dpi embedded as data
+URIs in :class:`ipywidgets.HTML` leaves (with alt text), so the page needs no image files.
+"""
+
+from vae.widgets.gap import Q_CHOICES, GapResult, kl_gap_explorer, kl_gap_results
+from vae.widgets.latent import LatentResult, latent_dim_explorer, latent_dim_results
+from vae.widgets.manifold import (
+    interpolation_explorer,
+    latent_point_explorer,
+    manifold_figure,
+)
+from vae.widgets.rate import BetaResult, beta_explorer, beta_results
+from vae.widgets.stack import Explorer, Panel, all_states, make_explorer
+
+__all__ = [
+    "BetaResult",
+    "Q_CHOICES",
+    "Explorer",
+    "GapResult",
+    "LatentResult",
+    "Panel",
+    "all_states",
+    "beta_explorer",
+    "beta_results",
+    "interpolation_explorer",
+    "kl_gap_explorer",
+    "kl_gap_results",
+    "latent_dim_explorer",
+    "latent_dim_results",
+    "latent_point_explorer",
+    "make_explorer",
+    "manifold_figure",
+]

@@ -1,0 +1,195 @@
+"""Chapter 7's beta explorer: rate, distortion and what the KL weight beta does.
+
+For each trained VAE (one per beta, passed in: nothing is trained here), on held-out digits:
+the rate R = E_x KL(q(z|x) || p(z)) and the distortion D = -E_x E_q[log p(x|z)], whose sum is
+the negative ELBO; the importance-sampled bound on log p(x); the active units; reconstructions
+and samples. Nats per image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import ipywidgets as widgets
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import Tensor
+
+from vae.data import load_digits
+from vae.estimators import active_units, log_marginal_is
+from vae.model import VAE
+from vae.plot import show_reconstructions_and_samples
+from vae.widgets.stack import (
+    Explorer,
+    Panel,
+    clear_data,
+    fmt,
+    img_tag,
+    make_explorer,
+    numbers_html,
+    png_bytes,
+)
+
+
+@dataclass
+class BetaResult:
+    """Held-out numbers of the VAE trained with KL weight ``beta`` (nats per image)."""
+
+    beta: float
+    rate: float
+    """R = mean KL(q(z|x) || p(z))."""
+    distortion: float
+    """D = mean of -E_q[log p(x|z)]."""
+    log_px: float
+    """Mean importance-sampled bound log p_K(x)."""
+    active: int
+    """Active latent units (:func:`vae.estimators.active_units`)."""
+    latent_dim: int
+    recon: Tensor
+    """Reconstructions of the first held-out digits, [n_show, D]."""
+    samples: Tensor
+    """Decoder means at z ~ p(z), [n_show, D]."""
+
+    @property
+    def elbo(self) -> float:
+        """The ELBO, -(D + R)."""
+        return -(self.distortion + self.rate)
+
+
+def beta_results(
+    models: Mapping[float, VAE],
+    x_test: Tensor | None = None,
+    k: int = 100,
+    n_eval: int = 100,
+    n_show: int = 8,
+    seed: int = 0,
+) -> dict[float, BetaResult]:
+    """Evaluate trained VAEs, one per KL weight: ``models`` maps beta to its VAE.
+
+    On the first ``n_eval`` digits of ``x_test`` (default: the held-out digits): rate and
+    distortion (10 samples of z per digit), the bound log p_K(x) with ``k`` importance samples;
+    active units on all of ``x_test``. Deterministic (seeded without touching the global random
+    state); ordered by beta.
+    """
+    x_test = load_digits("test") if x_test is None else x_test
+    x_eval = x_test[:n_eval]
+    out = {}
+    for beta in sorted(models):
+        model = models[beta].eval()
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            torch.manual_seed(seed)
+            terms = model.elbo(x_eval, n_samples=10)
+            log_px = log_marginal_is(model, x_eval, k).mean().item()
+            samples = model.sample(n_show)
+        out[beta] = BetaResult(
+            beta=float(beta),
+            rate=terms.kl.mean().item(),
+            distortion=-terms.log_likelihood.mean().item(),
+            log_px=log_px,
+            active=int(active_units(model, x_test).sum()),
+            latent_dim=model.latent_dim,
+            recon=model.reconstruct(x_test[:n_show]),
+            samples=samples,
+        )
+    return out
+
+
+def beta_explorer(
+    models: Mapping[float, VAE] | None = None,
+    x_test: Tensor | None = None,
+    k: int = 100,
+    n_eval: int = 100,
+    seed: int = 0,
+    dpi: int = 72,
+    results: Mapping[float, BetaResult] | None = None,
+) -> Explorer:
+    """The beta explorer of chapter 7 (works in the static HTML).
+
+    Evaluates the VAEs ``models`` (beta -> VAE, trained with ``vae.fit(..., beta=beta)``) with
+    :func:`beta_results`, or shows ``results`` computed before: the rate-distortion plane with
+    lines of equal ELBO, the held-out bounds against beta, reconstructions and samples, and the
+    numbers. ``explorer.results`` maps beta to its :class:`BetaResult`.
+    """
+    x_test = load_digits("test") if x_test is None else x_test
+    if results is None:
+        if models is None:
+            raise ValueError("beta_explorer needs trained models (or their results)")
+        results = beta_results(models, x_test, k, n_eval=n_eval, seed=seed)
+    betas = list(results)
+    if not betas:
+        raise ValueError("beta_explorer needs at least one model")
+    x_show = x_test[: len(results[betas[0]].recon)].cpu()
+    default = min(range(len(betas)), key=lambda i: abs(np.log(betas[i])))  # beta nearest 1
+    controls = {
+        "beta": widgets.SelectionSlider(
+            options=[(f"{b:g}", i) for i, b in enumerate(betas)],
+            value=default,
+            description="KL weight \u03b2",
+            style={"description_width": "initial"},
+        )
+    }
+    rates = np.array([results[b].rate for b in betas])
+    dists = np.array([results[b].distortion for b in betas])
+    fig = Figure(figsize=(10.5, 3.6), dpi=dpi)
+    grid = fig.add_gridspec(2, 3, width_ratios=[1, 1, 1.4])
+    ax_rd, ax_b = fig.add_subplot(grid[:, 0]), fig.add_subplot(grid[:, 1])
+    ax_rec, ax_smp = fig.add_subplot(grid[0, 2]), fig.add_subplot(grid[1, 2])
+    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.14, top=0.9, wspace=0.32, hspace=0.3)
+
+    def figure(i: int) -> bytes:
+        r = results[betas[i]]
+        for ax in (ax_rd, ax_b, ax_rec, ax_smp):
+            clear_data(ax)
+        span = np.array([0, dists.max() + rates.max()])
+        for total in np.unique(np.round(rates + dists, -1)):  # lines R + D = const
+            ax_rd.plot(span, total - span, color="#dddddd", lw=0.8, zorder=0)
+        ax_rd.plot(dists, rates, "o-", color="#4c72b0", ms=4)
+        ax_rd.plot([r.distortion], [r.rate], "o", color="#c44e52", ms=9)
+        ax_rd.set_xlim(0.95 * dists.min(), 1.02 * dists.max())
+        ax_rd.set_ylim(-0.05 * rates.max() - 0.1, 1.1 * rates.max() + 0.1)
+        ax_rd.set_xlabel("distortion D (nats)")
+        ax_rd.set_ylabel("rate R (nats)")
+        ax_rd.set_title("grey lines: equal ELBO = \u2212(D + R)", fontsize=9)
+        ax_b.plot(
+            betas, [results[b].log_px for b in betas], "o-", color="#c44e52", label="log p\u0302_K"
+        )
+        ax_b.plot(betas, [results[b].elbo for b in betas], "s--", color="#4c72b0", label="ELBO")
+        ax_b.axvline(r.beta, color="k", lw=0.8, ls=":")
+        ax_b.set_xscale("log")
+        ax_b.set_xlabel("\u03b2")
+        ax_b.set_ylabel("held-out nats per image")
+        ax_b.set_title(
+            f"\u03b2 = {r.beta:g}: {r.active} of {r.latent_dim} units active", fontsize=9
+        )
+        ax_b.legend(fontsize=7, loc="lower left")
+        show_reconstructions_and_samples(ax_rec, ax_smp, x_show, r.recon, r.samples)
+        return png_bytes(fig)
+
+    def image_leaf(state: dict[str, int]) -> widgets.Widget:
+        r = results[betas[state["beta"]]]
+        alt = (
+            f"beta = {r.beta:g}: rate {r.rate:.1f} nats, distortion {r.distortion:.1f} nats, "
+            f"{r.active} of {r.latent_dim} latent units active; reconstructions and samples."
+        )
+        return widgets.HTML(img_tag(figure(state["beta"]), alt))
+
+    def numbers_leaf(state: dict[str, int]) -> widgets.Widget:
+        r = results[betas[state["beta"]]]
+        rows = [
+            ("rate R = KL(q \u2016 p(z))", fmt(r.rate)),
+            ("distortion D = \u2212E<sub>q</sub> log p(x|z)", fmt(r.distortion)),
+            ("ELBO = \u2212(D + R)", fmt(r.elbo)),
+            ("log p\u0302<sub>K</sub>(x)", fmt(r.log_px)),
+            ("active units", f"{r.active} / {r.latent_dim}"),
+        ]
+        note = f"\u03b2 = {r.beta:g}: nats per image, mean over {n_eval} held-out digits."
+        return widgets.HTML(numbers_html(rows, note))
+
+    header = widgets.HTML(
+        "<b>\u03b2 explorer</b> (one VAE trained per \u03b2): move the slider to trade rate "
+        "against distortion."
+    )
+    panels = [Panel(["beta"], numbers_leaf), Panel(["beta"], image_leaf)]
+    return make_explorer(controls, panels, header=header, results=dict(results))

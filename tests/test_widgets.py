@@ -120,15 +120,19 @@ def test_kl_explorer_pictures_differ_when_numbers_do_and_agree_with_the_table(kl
             assert _images(b.value) != _images(mv.value), f"M = {m}: marginal q shows the best q"
 
 
-def test_explorer_figures_are_sharp_and_wrap(kl_explorer):
-    """Rendered at twice the size they are shown at, as panels in a row that wraps on a narrow
-    screen."""
+def test_explorer_figures_are_sharp_256_colour_and_wrap(kl_explorer):
+    """Rendered at twice the size they are shown at, as 256-colour PNGs (the palette that
+    ``test_png_bytes_palette_looks_like_...`` compares with RGB), as panels in a row that wraps
+    on a narrow screen."""
     (leaf,) = kl_explorer.visible_leaves()
     assert "flex-wrap:wrap" in leaf.value
     for png, width in zip(
         _images(leaf.value), re.findall(r'<img [^>]*width="(\d+)"', leaf.value), strict=True
     ):
         assert png_width(png) == 2 * int(width)
+        assert png[25] == 3, "PNG colour type 3 (a palette)"
+        palette = png[png.index(b"PLTE") - 4 : png.index(b"PLTE")]
+        assert 64 < int.from_bytes(palette, "big") // 3 <= 256, "more colours than 64"
 
 
 def test_kl_explorer_marks_the_std_slider_as_scaled_q_only(kl_explorer):

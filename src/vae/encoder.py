@@ -70,7 +70,9 @@ class FullCovarianceEncoder(nn.Module):
     """q_phi(z|x) = N(mu, L L^T) with a full lower-triangular Cholesky factor L.
 
     The diagonal of L is ``exp`` of a network output (so it is positive); the entries below
-    the diagonal are unconstrained. With M = 1 this equals :class:`Encoder`.
+    the diagonal are unconstrained. With M = 1 this equals :class:`Encoder`. The network's
+    outputs are, in order: mu [M], log diag(L) [M], and the M(M-1)/2 entries below the
+    diagonal, row by row.
     """
 
     def __init__(self, x_dim: int, latent_dim: int, hidden: tuple[int, ...] = (128,)) -> None:

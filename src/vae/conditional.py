@@ -20,7 +20,7 @@ a bound that can be set beside an unconditional VAE's ELBO
 (:meth:`ConditionalVAE.log_marginal_bound`).
 
 The encoder and decoders are the package's own (:mod:`vae.encoder`, :mod:`vae.decoder`), with C
-more inputs. :func:`fit_conditional` trains like :func:`vae.fit`: seeded minibatch Adam on the
+more inputs. :func:`fit_conditional` trains like :func:`vae.train.fit`: seeded minibatch Adam on the
 negative ELBO of labelled minibatches.
 """
 
@@ -51,7 +51,7 @@ class ConditionalVAE(nn.Module):
         x_dim: data dimension D (64 for the digits).
         latent_dim: latent dimension M >= 1.
         hidden: hidden-layer widths of both encoder and decoder.
-        likelihood: one of :data:`vae.model.LIKELIHOODS`, as for :class:`vae.VAE`.
+        likelihood: one of :data:`vae.model.LIKELIHOODS`, as for :class:`vae.model.VAE`.
         total_count: the largest count per pixel, for the Binomial and Categorical decoders.
         seed: if given, the weights are initialized from this seed without touching the global
             random state.
@@ -95,7 +95,7 @@ class ConditionalVAE(nn.Module):
         return Independent(Normal(self._zero, torch.ones_like(self._zero)), 1)
 
     def check_input(self, x: object, y: object) -> tuple[Tensor, Tensor]:
-        """Validate a labelled batch: ``x`` [N, D] as for :meth:`vae.VAE.check_input`, ``y`` a
+        """Validate a labelled batch: ``x`` [N, D] as for :meth:`vae.model.VAE.check_input`, ``y`` a
         long tensor [N] of labels in 0..C-1."""
         x = check_data(x, self.x_dim)
         if x.dtype != self._zero.dtype:
@@ -226,7 +226,7 @@ def fit_conditional(
 ) -> History:
     """Maximize the ELBO of ``model`` on labelled data by minibatch Adam; return the history.
 
-    The same loop as :func:`vae.fit` (a seeded permutation per epoch, the single-sample
+    The same loop as :func:`vae.train.fit` (a seeded permutation per epoch, the single-sample
     reparameterized ELBO of each minibatch, Adam with torch's fused update), with each
     minibatch's labels beside its images. ``x_train`` [N, D], ``y_train`` [N] long. The
     model trains on ``device`` (default: CUDA when present) and is moved back afterwards.

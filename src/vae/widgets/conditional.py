@@ -30,10 +30,10 @@ __all__ = ["class_explorer", "grid_png"]
 
 def grid_png(x: Tensor, ncol: int) -> bytes:
     """Images of counts [N, 64] tiled ``ncol`` to a row (one pixel per pixel, ink dark on
-    white, gaps light grey) as a greyscale PNG; the page enlarges it without smoothing."""
+    white, gaps pale grey) as a greyscale PNG; the page enlarges it without smoothing."""
     grid = image_grid(x, ncol=ncol, pad=1)
     grey = 255 * (1 - np.clip(grid, 0, MAX_COUNT) / MAX_COUNT)
-    grey = np.where(np.isnan(grid), 200, grey).round().astype(np.uint8)
+    grey = np.where(np.isnan(grid), 225, grey).round().astype(np.uint8)
     out = io.BytesIO()
     Image.fromarray(grey, mode="L").save(out, format="png", optimize=True)
     return out.getvalue()
@@ -55,12 +55,13 @@ def class_explorer(
     n: int = 5,
     numbers: Sequence[Sequence[tuple[str, str]]] | None = None,
     initial: int = 0,
-    scale: int = 5,
+    scale: int = 6,
 ) -> Explorer:
     """Pick a class y with toggle buttons; see the decoder's means E[x | z, y] on the same
     ``n`` x ``n`` grid of z over [-extent, extent]^2 for every class (needs M = 2).
 
-    ``numbers`` (optional) holds, per class, (label, value) rows shown under its picture.
+    ``numbers`` (optional) holds, per class, (label, value) rows shown under its picture;
+    ``initial`` is the class shown first; ``scale`` is the screen pixels per image pixel.
     ``explorer.results["images"]`` is the [C, n * n, D] tensor of decoded digits (row-major,
     largest z2 first) and ``results["z"]`` the [n * n, 2] grid.
     """

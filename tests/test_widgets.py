@@ -14,7 +14,7 @@ from vae import widgets as W
 from vae.data import load_digits
 from vae.model import VAE
 from vae.train import fit
-from vae.widgets.stack import png_bytes, png_width
+from vae.widgets.render import png_bytes, png_width
 
 
 @pytest.fixture(scope="module")

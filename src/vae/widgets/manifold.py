@@ -1,4 +1,4 @@
-"""Chapter 7's latent-space explorers for a VAE with M = 2, and the manifold figure.
+"""The latent space of a VAE with M = 2: two explorers and the manifold figure.
 
 * :func:`latent_point_explorer` -- the reader picks z = (z1, z2) on a grid and sees the decoded
   digit E[x | z];
@@ -9,13 +9,12 @@
 
 Every state is precomputed (about a hundred 8x8 images, each a PNG of a few hundred bytes), so
 both explorers work in the static HTML. All leaves of an explorer share one layout and one style
-model, which keeps the page's embedded widget state to about one small model per image.
+model (:class:`~vae.widgets.stack.Leaves`), which keeps the page's embedded widget state to about
+one small model per image.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import io
 from collections.abc import Sequence
 
@@ -30,7 +29,8 @@ from torch import Tensor
 from vae.data import MAX_COUNT
 from vae.model import VAE
 from vae.plot import image_grid
-from vae.widgets.stack import Explorer, Panel, make_explorer
+from vae.widgets.render import captioned, img_tag
+from vae.widgets.stack import Explorer, Leaves, Panel, make_explorer
 
 
 def _check_2d(model: VAE) -> None:
@@ -57,7 +57,7 @@ def decode_grid(model: VAE, values: Tensor) -> Tensor:
     """Decoder means E[x | z] on the grid z = (values[j], values[i]): shape [G, G, D] for G
     values, row i (z2) first, so that row 0 is the smallest z2."""
     _check_2d(model)
-    values = torch.as_tensor(values, dtype=model._zero.dtype)
+    values = torch.as_tensor(values, dtype=next(model.parameters()).dtype)
     z2, z1 = torch.meshgrid(values, values, indexing="ij")
     return model.decode(torch.stack([z1, z2], dim=-1)).mean
 
@@ -103,27 +103,8 @@ def manifold_figure(
     return fig
 
 
-class _Leaves:
-    """HTML leaves sharing the first leaf's layout and style models (fewer models in the page)."""
-
-    def __init__(self) -> None:
-        self.first: widgets.HTML | None = None
-
-    def __call__(self, value: str) -> widgets.HTML:
-        if self.first is None:
-            self.first = widgets.HTML(value)
-            return self.first
-        return widgets.HTML(value, layout=self.first.layout, style=self.first.style)
-
-
 def _digit_html(x: Tensor, caption: str, alt: str, size: int = 96) -> str:
-    data = base64.b64encode(digit_png(x)).decode("ascii")
-    return (
-        "<figure style='display:inline-block;margin:0 0.6em;text-align:center'>"
-        f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}" '
-        f'width="{size}" height="{size}" style="image-rendering:pixelated;display:block">'
-        f"<figcaption style='font-size:90%'>{caption}</figcaption></figure>"
-    )
+    return captioned(img_tag(digit_png(x), alt, size=size), caption)
 
 
 def latent_point_explorer(model: VAE, values: Sequence[float] | Tensor | None = None) -> Explorer:
@@ -135,7 +116,7 @@ def latent_point_explorer(model: VAE, values: Sequence[float] | Tensor | None = 
     grid = decode_grid(model, values)
     labels = [f"{v:+.2f}".replace("-", "\u2212") for v in values.tolist()]
     mid = len(labels) // 2
-    new_leaf = _Leaves()
+    leaves = Leaves()
     controls = {
         name: widgets.SelectionSlider(
             options=[(s, i) for i, s in enumerate(labels)], value=mid, description=name
@@ -146,9 +127,8 @@ def latent_point_explorer(model: VAE, values: Sequence[float] | Tensor | None = 
     def leaf(state: dict[str, int]) -> widgets.Widget:
         z1, z2 = labels[state["z1"]], labels[state["z2"]]
         x = grid[state["z2"], state["z1"]]
-        return new_leaf(
-            _digit_html(x, f"E[x | z = ({z1}, {z2})]", f"digit decoded at z = ({z1}, {z2})")
-        )
+        caption, alt = f"E[x | z = ({z1}, {z2})]", f"digit decoded at z = ({z1}, {z2})"
+        return leaves.get((state["z1"], state["z2"]), lambda: _digit_html(x, caption, alt))
 
     header = widgets.HTML(
         "<b>Latent-space explorer</b> (M = 2): pick z<sub>1</sub> and z<sub>2</sub>; the digit "
@@ -186,26 +166,30 @@ def interpolation_explorer(
         ),
     }
 
-    new_leaf = _Leaves()
+    leaves = Leaves()
 
     def ends_leaf(state: dict[str, int]) -> widgets.Widget:
         a, b = pairs[state["pair"]]
-        return new_leaf(
-            "<div>"
-            + _digit_html(x[a], f"x<sub>a</sub> ({names[a]})", f"held-out digit {names[a]}")
-            + _digit_html(x[b], f"x<sub>b</sub> ({names[b]})", f"held-out digit {names[b]}")
-            + "</div>"
+        return leaves.get(
+            (a, b),
+            lambda: (
+                "<div>"
+                + _digit_html(x[a], f"x<sub>a</sub> ({names[a]})", f"held-out digit {names[a]}")
+                + _digit_html(x[b], f"x<sub>b</sub> ({names[b]})", f"held-out digit {names[b]}")
+                + "</div>"
+            ),
         )
 
     def path_leaf(state: dict[str, int]) -> widgets.Widget:
         a, b = pairs[state["pair"]]
         t = ts[state["t"]].item()
-        return new_leaf(
-            _digit_html(
+        return leaves.get(
+            (a, b, state["t"]),
+            lambda: _digit_html(
                 path[a, b][state["t"]],
                 f"decoded at (1 − t) μ(x<sub>a</sub>) + t μ(x<sub>b</sub>), t = {t:.2f}",
                 f"digit decoded a fraction {t:.2f} of the way from {names[a]} to {names[b]}",
-            )
+            ),
         )
 
     header = widgets.HTML(

@@ -48,6 +48,11 @@ class GapResult:
     """Posterior covariance [M, M] (the same for every x in this model)."""
     q_var: np.ndarray
     """Variances [M] of the diagonal q."""
+    pair: tuple[int, int] = (0, 0)
+    """The two latent coordinates (0-based) whose posterior correlation is largest in absolute
+    value (:func:`most_correlated_pair`): the pair the explorer draws. (0, 0) when M = 1."""
+    rho: float = 1.0
+    """The posterior correlation of ``pair`` (1.0 when M = 1)."""
 
 
 def kl_gap_results(
@@ -69,6 +74,8 @@ def kl_gap_results(
         post = model.posterior(x_points)
         log_px = model.log_marginal(x_points)
         best = model.best_diagonal_q(x_points)
+        cov = post.covariance_matrix[0].numpy()
+        pair = most_correlated_pair(cov) if m >= 2 else (0, 0)
         qs = {
             ("best diagonal q", 1.0): best,
             ("marginal variances", 1.0): model.marginal_q(x_points),
@@ -78,14 +85,16 @@ def kl_gap_results(
         for (name, s), q in qs.items():
             elbo, gap = model.elbo(x_points, q), model.kl_gap(x_points, q)
             out[(m, name, s)] = GapResult(
-                m,
-                name,
-                s,
-                log_px.numpy(),
-                elbo.numpy(),
-                gap.numpy(),
-                post.covariance_matrix[0].numpy(),
-                q.variance[0].numpy(),
+                latent_dim=m,
+                q=name,
+                scale=s,
+                log_px=log_px.numpy(),
+                elbo=elbo.numpy(),
+                gap=gap.numpy(),
+                post_cov=cov,
+                q_var=q.variance[0].numpy(),
+                pair=pair,
+                rho=_correlation(cov, pair),
             )
     return out
 
@@ -114,14 +123,13 @@ class GapFigures:
 
     def __init__(self, results: dict[GapKey, GapResult], indices: Sequence[int], dpi: int) -> None:
         self.results, self.indices = results, list(indices)
-        self.pairs, self.ylims, self.zlims = {}, {}, {}
+        self.ylims, self.zlims = {}, {}
         for m in sorted({k[0] for k in results}):
             rs = [r for k, r in results.items() if k[0] == m]
             lo = min(float(r.elbo.min()) for r in rs)
             hi = max(float(r.log_px.max()) for r in rs)
             self.ylims[m] = (lo - 0.12 * (hi - lo) - 1.0, hi + 0.12 * (hi - lo) + 1.0)
-            pair = most_correlated_pair(rs[0].post_cov) if m >= 2 else (0, 0)
-            self.pairs[m] = pair
+            pair = rs[0].pair
             variances = [np.r_[np.diag(r.post_cov)[list(pair)], r.q_var[list(pair)]] for r in rs]
             self.zlims[m] = 2.6 * float(np.sqrt(np.concatenate(variances).max()))
         self.fig_bars = Figure(figsize=(4.2, 3.6), dpi=dpi)
@@ -138,7 +146,7 @@ class GapFigures:
         clear_data(self.ax_bars)
         clear_data(self.ax_post)
         _draw_bars(self.ax_bars, r, self.ylims[m], self.indices)
-        _draw_posterior(self.ax_post, r, self.zlims[m], self.pairs[m])
+        _draw_posterior(self.ax_post, r, self.zlims[m])
         qlabel = name if name != "scaled std" else f"posterior mean, best diagonal std \u00d7 {s:g}"
         rows = [
             (
@@ -166,8 +174,8 @@ class GapFigures:
         m = r.latent_dim
         if m < 2:
             return f"q = {qlabel} against the posterior p(z|x), latent dimension 1: densities."
-        i, j = self.pairs[m]
-        rho = fmt(_correlation(r.post_cov, self.pairs[m]), 2)
+        i, j = r.pair
+        rho = fmt(r.rho, 2)
         return (
             f"q = {qlabel} against the posterior p(z|x), latent dimension {m}: "
             f"2-standard-deviation ellipses of coordinates {i + 1} and {j + 1}, "
@@ -221,8 +229,8 @@ def kl_gap_explorer(
     shows, for the held-out digits ``x_test[indices]``: log p(x), the ELBO and the gap
     KL(q || p(z|x)) as stacked bars (ELBO + gap = log p(x) exactly), the numbers, and q against
     the posterior on the pair of latent coordinates whose posterior correlation is largest
-    (where a diagonal q falls short). It opens at M = ``initial_dim`` (default: the largest,
-    where the gap is plain to see).
+    (where a diagonal q falls short; :attr:`GapResult.pair`). It opens at M = ``initial_dim``
+    (default: the largest M, where the gap and the tilt of the posterior are plain to see).
     Controls: M, the choice of q, the std scale of the "scaled std" q (disabled in the page
     while another q is picked). Figures are rendered at ``dpi`` and shown at half that (sharp
     on high-resolution screens); the two panels wrap one under the other on a narrow screen.
@@ -257,8 +265,8 @@ def kl_gap_explorer(
         skip=lambda st: ("scale",) if "q" in st and Q_CHOICES[st["q"]] != "scaled std" else (),
     )
     header = widgets.HTML(
-        "<b>KL-gap explorer</b> (linear-Gaussian model, exact): move the slider or pick a q; "
-        "the std scale applies to the \u201cscaled std\u201d q."
+        "<b>KL-gap explorer</b> (linear-Gaussian model, exact). Try: the largest M, then "
+        "q = marginal variances, then the scaled std q at \u00d72 and \u00d70.5."
     )
     return make_explorer(controls, [panel], header=header, results=results)
 
@@ -296,18 +304,19 @@ def _draw_bars(ax: Axes, r: GapResult, ylim: tuple[float, float], indices: Seque
     )
 
 
-def _draw_posterior(ax: Axes, r: GapResult, lim: float, pair: tuple[int, int]) -> None:
+def _draw_posterior(ax: Axes, r: GapResult, lim: float) -> None:
     """q against the posterior, centred at the posterior mean: 2-std ellipses of the latent
-    coordinates ``pair``, or the two densities when M = 1."""
+    coordinates ``r.pair``, or the two densities when M = 1."""
     if r.latent_dim >= 2:
-        _draw_ellipses(ax, r, lim, pair)
+        _draw_ellipses(ax, r, lim)
     else:
         _draw_densities(ax, r, lim)
     ax.tick_params(labelsize=10)
     ax.legend(fontsize=10, loc="upper right")
 
 
-def _draw_ellipses(ax: Axes, r: GapResult, lim: float, pair: tuple[int, int]) -> None:
+def _draw_ellipses(ax: Axes, r: GapResult, lim: float) -> None:
+    pair = r.pair
     idx = list(pair)
     post = torch.as_tensor(r.post_cov[np.ix_(idx, idx)])
     q = torch.diag(torch.as_tensor(r.q_var[idx]))
@@ -321,8 +330,8 @@ def _draw_ellipses(ax: Axes, r: GapResult, lim: float, pair: tuple[int, int]) ->
     a, b = ("z" + "".join(chr(0x2080 + int(d)) for d in str(n + 1)) for n in pair)
     ax.set_xlabel(f"{a} \u2212 E[{a}|x]", fontsize=11)
     ax.set_ylabel(f"{b} \u2212 E[{b}|x]", fontsize=11)
-    rho = fmt(_correlation(r.post_cov, pair), 2)
-    ax.set_title(f"coordinates {pair[0] + 1}, {pair[1] + 1}: correlation {rho}", fontsize=11)
+    title = f"coordinates {pair[0] + 1} and {pair[1] + 1}, \u03c1 = {fmt(r.rho, 2)}"
+    ax.set_title(title, fontsize=11)
 
 
 def _draw_densities(ax: Axes, r: GapResult, lim: float) -> None:

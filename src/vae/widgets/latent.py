@@ -20,16 +20,25 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from vae.data import load_digits
-from vae.estimators import active_units, kl_per_dimension, log_marginal_is
+from vae.estimators import kl_per_dimension, log_marginal_is
 from vae.model import VAE
 from vae.plot import show_reconstructions_and_samples
 from vae.widgets.render import clear_data, figure_row, fmt, img_tag, numbers_html, png_bytes
 from vae.widgets.stack import Explorer, Panel, make_explorer
 
 K_COLOURS = {1: "#8c8c8c", 10: "#8172b2", 100: "#dd8452", 1000: "#c44e52"}
+USED, COLLAPSED = "#1f77b4", "#d62728"  # matplotlib's C0 and C3
 
-ACTIVE_RULE = "Var<sub>x</sub> E[z<sub>m</sub>|x] &gt; 0.01"
-"""The active-unit criterion (:func:`~vae.estimators.active_units`), as the table writes it."""
+ACTIVE_MIN_KL = 0.05
+"""Nats: a latent coordinate is *active* when its KL to the prior, averaged over the evaluation
+digits (:func:`~vae.estimators.kl_per_dimension`), is at least this; below, it is (nearly)
+collapsed. (Burda et al.'s criterion, Var_x E[z_m|x] > 0.01, counts coordinates carrying a few
+hundredths of a nat as active.)"""
+
+
+def active_coordinates(kl_per_dim: np.ndarray | Tensor) -> np.ndarray:
+    """Which coordinates are active (bool [M]), from their mean KL per coordinate [M] in nats."""
+    return np.asarray(kl_per_dim) >= ACTIVE_MIN_KL
 
 
 @dataclass
@@ -41,7 +50,9 @@ class LatentResult:
     log_px: dict[int, float]
     """K -> mean importance-sampled log p_K(x)."""
     kl_per_dim: np.ndarray
+    """Mean KL(q(z_m|x) || N(0, 1)) per latent coordinate over all of ``x_test``, nats [M]."""
     active: np.ndarray
+    """Active coordinates, bool [M]: ``kl_per_dim >= ACTIVE_MIN_KL``."""
     recon: torch.Tensor
     samples: torch.Tensor
 
@@ -62,7 +73,8 @@ def latent_dim_results(
 
     On the first ``n_eval`` digits of ``x_test`` (default: the held-out digits): the ELBO
     (100 samples of z each), the importance-sampled log p_K(x) for each K in ``ks`` and their
-    difference, the estimated gap. KL per coordinate and active units use all of ``x_test``.
+    difference, the estimated gap. KL per coordinate and active units (KL >= ACTIVE_MIN_KL
+    nats) use all of ``x_test``.
     Nothing is trained here: the caller trains the models and passes them. Deterministic:
     every random draw is seeded from ``seed`` without touching the global random state. The
     result is ordered by latent dimension.
@@ -78,12 +90,13 @@ def latent_dim_results(
             elbo = model.elbo(x_eval.to(dev), n_samples=100).elbo.mean().item()
             log_px = {k: log_marginal_is(model, x_eval.to(dev), k).mean().item() for k in ks}
             samples = model.sample(n_show)
+            kl = kl_per_dimension(model, x_test.to(dev)).cpu().numpy()
         out[m] = LatentResult(
             m,
             elbo,
             log_px,
-            kl_per_dimension(model, x_test.to(dev)).cpu().numpy(),
-            active_units(model, x_test.to(dev)).cpu().numpy(),
+            kl,
+            active_coordinates(kl),
             model.reconstruct(x_show.to(dev)).cpu(),
             samples.cpu(),
         )
@@ -92,7 +105,7 @@ def latent_dim_results(
 
 class LatentFigures:
     """Draws the two figures of one M: the bounds against M with that M marked beside KL per
-    coordinate (active units in blue), and digits, reconstructions and samples."""
+    coordinate (active ones blue, collapsed ones red), and digits, reconstructions, samples."""
 
     def __init__(
         self, results: Mapping[int, LatentResult], ks: Sequence[int], x_show: Tensor, dpi: int
@@ -118,7 +131,7 @@ class LatentFigures:
         bounds_alt = (
             f"Held-out ELBO and importance-sampled log p(x) against the latent dimension, "
             f"M = {m} marked (ELBO {fmt(r.elbo)} nats); KL per latent coordinate: {active} "
-            "(variance of the posterior mean over the data above 0.01)."
+            f"(KL of at least {ACTIVE_MIN_KL} nats)."
         )
         images_alt = (
             f"Latent dimension {m}: held-out digits, their reconstructions, and decoder means "
@@ -156,15 +169,16 @@ class LatentFigures:
     def _draw_kl(self, m: int) -> None:
         ax, r = self.ax_kl, self.results[m]
         idx = np.arange(1, m + 1)
-        ax.bar(idx, r.kl_per_dim, color=np.where(r.active, "#4c72b0", "#c0c0c0"))
+        ax.bar(idx, r.kl_per_dim, color=np.where(r.active, USED, COLLAPSED))
+        ax.axhline(ACTIVE_MIN_KL, color="k", lw=0.6, ls=":")
         ax.set_ylim(0, 1.05 * self.kl_max)
         ax.set_xticks(idx if m <= 8 else idx[1::4] if m > 16 else idx[1::2])
         ax.tick_params(labelsize=10)
         ax.set_xlabel("latent coordinate m", fontsize=11)
-        ax.set_ylabel("KL(q(z_m|x) \u2016 N(0,1)), nats", fontsize=11)
+        ax.set_ylabel("KL to N(0, 1), nats", fontsize=11)
         ax.set_title(
-            f"M = {m}: {int(r.active.sum())} of {m} units active\n"
-            "(blue: Var\u2093 E[z_m|x] > 0.01)",
+            f"M = {m}: {int(r.active.sum())} of {m} active\n"
+            f"(red: collapsed, < {ACTIVE_MIN_KL} nats)",
             fontsize=11,
         )
 
@@ -187,12 +201,13 @@ def latent_numbers_html(r: LatentResult, k: int, n_eval: int) -> str:
         ("held-out ELBO", fmt(r.elbo)),
         (f"log p\u0302<sub>K</sub>(x), K = {k}", fmt(r.log_px[k])),
         ("estimated gap log p\u0302<sub>K</sub> \u2212 ELBO", fmt(r.gap(k))),
-        (f"active units ({ACTIVE_RULE})", f"{int(r.active.sum())} / {r.latent_dim}"),
+        (f"active units (KL \u2265 {ACTIVE_MIN_KL} nats)", f"{r.active.sum()} / {r.latent_dim}"),
     ]
     note = f"M = {r.latent_dim}, K = {k}: nats per image, mean over {n_eval} held-out digits."
     if k == 1:
         note += " With K = 1 the estimate is a one-sample ELBO: the gap estimate is noise."
-    return numbers_html(rows, note)
+    # one height for every K (the K = 1 note is longer): the figures below do not jump
+    return f"<div style='min-height:11em'>{numbers_html(rows, note)}</div>"
 
 
 def _latent_controls(latent_dims: Sequence[int], ks: Sequence[int]) -> dict:
@@ -228,8 +243,9 @@ def latent_dim_explorer(
     the held-out ELBO and log p_K(x) against M, KL per latent coordinate (active units),
     reconstructions and decoder means at z ~ p(z) (two figures per M, rendered at ``dpi`` and
     shown at half that; they wrap one under the other on a narrow screen), and the numbers for
-    each K. A unit is active when the variance over the data of its posterior mean exceeds 0.01
-    (:func:`~vae.estimators.active_units`); the figure and the table both say so.
+    each K. A unit is active when its mean KL to the prior is at least :data:`ACTIVE_MIN_KL`
+    nats; the figure and the table both say so. ``n_eval`` names the evaluation set in the
+    table's note (pass the one ``results`` were computed on).
     ``explorer.results`` maps M to its :class:`LatentResult`.
     """
     x_test = load_digits("test") if x_test is None else x_test

@@ -21,9 +21,10 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from vae.data import load_digits
-from vae.estimators import active_units, log_marginal_is
+from vae.estimators import kl_per_dimension, log_marginal_is
 from vae.model import VAE
 from vae.plot import show_reconstructions_and_samples
+from vae.widgets.latent import ACTIVE_MIN_KL, active_coordinates
 from vae.widgets.render import clear_data, fmt, img_tag, numbers_html, png_bytes
 from vae.widgets.stack import Explorer, Panel, make_explorer
 
@@ -40,7 +41,8 @@ class BetaResult:
     log_px: float
     """Mean importance-sampled bound log p_K(x)."""
     active: int
-    """Active latent units (:func:`vae.estimators.active_units`)."""
+    """Active latent units: mean KL to the prior of at least
+    :data:`~vae.widgets.latent.ACTIVE_MIN_KL` nats over all of ``x_test``."""
     latent_dim: int
     recon: Tensor
     """Reconstructions of the first held-out digits, [n_show, D]."""
@@ -83,7 +85,7 @@ def beta_results(
             rate=terms.kl.mean().item(),
             distortion=-terms.log_likelihood.mean().item(),
             log_px=log_px,
-            active=int(active_units(model, x_test).sum()),
+            active=int(active_coordinates(kl_per_dimension(model, x_test)).sum()),
             latent_dim=model.latent_dim,
             recon=model.reconstruct(x_test[:n_show]),
             samples=samples,
@@ -156,7 +158,7 @@ def beta_numbers_html(r: BetaResult, n_eval: int) -> str:
         ("distortion D = \u2212E<sub>q</sub> log p(x|z)", fmt(r.distortion)),
         ("ELBO = \u2212(D + R)", fmt(r.elbo)),
         ("log p\u0302<sub>K</sub>(x)", fmt(r.log_px)),
-        ("active units", f"{r.active} / {r.latent_dim}"),
+        (f"active units (KL \u2265 {ACTIVE_MIN_KL} nats)", f"{r.active} / {r.latent_dim}"),
     ]
     note = f"\u03b2 = {r.beta:g}: nats per image, mean over {n_eval} held-out digits."
     return numbers_html(rows, note)

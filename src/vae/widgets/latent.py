@@ -117,7 +117,7 @@ class LatentFigures:
         self.ax_curve, self.ax_kl = self.fig_bounds.subplots(
             1, 2, gridspec_kw={"width_ratios": [1.1, 0.9]}
         )
-        self.fig_bounds.subplots_adjust(left=0.11, right=0.98, bottom=0.15, top=0.85, wspace=0.42)
+        self.fig_bounds.subplots_adjust(left=0.16, right=0.98, bottom=0.15, top=0.8, wspace=0.55)
         self.fig_images = Figure(figsize=(3.2, 3.4), dpi=dpi)
         self.ax_rec, self.ax_smp = self.fig_images.subplots(
             2, 1, gridspec_kw={"height_ratios": [2, 1]}
@@ -164,7 +164,7 @@ class LatentFigures:
         ax.set_xlabel("latent dimension M", fontsize=11)
         ax.set_ylabel("held-out nats per image", fontsize=11)
         ax.set_title("bounds on log p(x)", fontsize=12)
-        ax.legend(fontsize=9, loc="lower right")
+        ax.legend(fontsize=9, loc="upper left")
 
     def _draw_kl(self, m: int) -> None:
         ax, r = self.ax_kl, self.results[m]
@@ -177,8 +177,7 @@ class LatentFigures:
         ax.set_xlabel("latent coordinate m", fontsize=11)
         ax.set_ylabel("KL to N(0, 1), nats", fontsize=11)
         ax.set_title(
-            f"M = {m}: {int(r.active.sum())} of {m} active\n"
-            f"(red: collapsed, < {ACTIVE_MIN_KL} nats)",
+            f"M = {m}: {int(r.active.sum())} of {m} active\n(red: < {ACTIVE_MIN_KL} nats)",
             fontsize=11,
         )
 

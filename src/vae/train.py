@@ -45,6 +45,7 @@ def fused_adam_available(device_type: str) -> bool:
     return True
 
 
+@torch.no_grad()  # as torch.optim.Adam.step: the update is not part of any graph
 def _adam_step(
     params: list[Tensor],
     grads: list[Tensor],

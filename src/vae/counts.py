@@ -23,6 +23,8 @@ from torch.nn import functional as F
 from vae import checks
 from vae.checks import check_positive_int
 
+_Size = torch.Size | list[int] | tuple[int, ...]
+
 
 def log_binomial_coefficients(
     n: int, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None
@@ -82,12 +84,12 @@ class CountBinomial(Distribution):
     def mode(self) -> Tensor:
         return ((self.n + 1) * self.probs).floor().clamp(max=self.n)
 
-    def expand(self, batch_shape: torch.Size, _instance: object = None) -> CountBinomial:
+    def expand(self, batch_shape: _Size, _instance: object = None) -> CountBinomial:
         """The same distribution with its logits broadcast to ``batch_shape``."""
         return CountBinomial(self.n, self.logits.expand(torch.Size(batch_shape)), self.log_comb)
 
     @torch.no_grad()
-    def sample(self, sample_shape: torch.Size | tuple[int, ...] = ()) -> Tensor:
+    def sample(self, sample_shape: _Size = ()) -> Tensor:
         """Counts drawn as torch's ``Binomial.sample`` draws them: shape
         ``sample_shape + batch_shape``, in the logits' dtype."""
         shape = torch.Size(sample_shape) + self.batch_shape
@@ -156,13 +158,13 @@ class CountCategorical(Distribution):
         logits = self.logits.clamp(min=torch.finfo(self.logits.dtype).min)
         return -(logits * self.probs).sum(-1)
 
-    def expand(self, batch_shape: torch.Size, _instance: object = None) -> CountCategorical:
+    def expand(self, batch_shape: _Size, _instance: object = None) -> CountCategorical:
         """The same distribution with its logits broadcast to ``batch_shape``."""
         shape = torch.Size(batch_shape) + self.logits.shape[-1:]
         return CountCategorical(logits=self.logits.expand(shape))
 
     @torch.no_grad()
-    def sample(self, sample_shape: torch.Size | tuple[int, ...] = ()) -> Tensor:
+    def sample(self, sample_shape: _Size = ()) -> Tensor:
         """Counts drawn from the pmf as torch's ``Categorical.sample`` draws them, as floats:
         shape ``sample_shape + batch_shape``."""
         shape = torch.Size(sample_shape)

@@ -57,6 +57,8 @@ class FullCovarianceEncoder(nn.Module):
     diagonal, row by row.
     """
 
+    _tril: Tensor  # [2, M(M-1)/2], the (row, column) of each entry below the diagonal
+
     def __init__(self, x_dim: int, latent_dim: int, hidden: tuple[int, ...] = (128,)) -> None:
         super().__init__()
         self.x_dim = check_positive_int(x_dim, "x_dim")

@@ -35,9 +35,12 @@ def diagonal_gaussian(
                 f"mu and log_sigma must have the same shape, got {tuple(mu.shape)} "
                 f"and {tuple(log_sigma.shape)}"
             )
-        sigma = log_sigma.exp()
+        scale = log_sigma.exp()
+    else:
+        assert sigma is not None  # checked above
+        scale = sigma
     validate = validate_args()
-    return Independent(Normal(mu, sigma, validate_args=validate), 1, validate_args=validate)
+    return Independent(Normal(mu, scale, validate_args=validate), 1, validate_args=validate)
 
 
 def standard_normal(

@@ -159,14 +159,13 @@ def gap_decomposition(
     starts = ("encoder", diagonal_gaussian(mean, std.log()))
     with torch.no_grad():
         elbo_encoder = elbo_quadrature(model, x, model.encode(x), n_nodes).double()
-    best, elbo_best = None, None
+    fits = []
     for init in starts:
         q = optimize_q_quadrature(model, x, n_nodes=n_nodes, steps=steps, init=init)
         with torch.no_grad():
-            elbo = elbo_quadrature(model, x, q, n_nodes).double()
-        if best is None:
-            best, elbo_best = q, elbo
-            continue
+            fits.append((q, elbo_quadrature(model, x, q, n_nodes).double()))
+    best, elbo_best = fits[0]
+    for q, elbo in fits[1:]:  # keep the better end per image
         better = elbo > elbo_best
         mu = torch.where(better[:, None], q.mean, best.mean)
         sigma = torch.where(better[:, None], q.stddev, best.stddev)

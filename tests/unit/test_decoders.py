@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vae import VAE, load_digits
-from vae.data import binarize
 from vae.counts import CountCategorical
+from vae.data import binarize
 from vae.decoder import BernoulliDecoder, BinomialDecoder, CategoricalDecoder
 
 X = load_digits("test")[:32]

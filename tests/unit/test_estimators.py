@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from vae import VAE, load_digits
-from vae.gaussian import diagonal_gaussian
 from vae.estimators import active_units, kl_gap_estimate, kl_per_dimension, log_marginal_is
+from vae.gaussian import diagonal_gaussian
 from vae.gradients import gradient_variance, reparam_gradient, score_function_gradient
 from vae.linear import LinearGaussian
 

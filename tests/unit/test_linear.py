@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from sklearn.decomposition import PCA
 
 from vae.data import load_digits
-from vae.gaussian import diagonal_gaussian
 from vae.estimators import log_marginal_is
+from vae.gaussian import diagonal_gaussian
 from vae.linear import LinearGaussian, random_rotation
 
 X = load_digits("train", dtype=torch.float64)
@@ -98,7 +98,9 @@ def test_best_diagonal_q_uses_inverse_precision_and_beats_marginal_variances(mod
 
 
 def test_importance_sampled_bound_is_below_log_p_and_tightens_with_k():
-    model = LinearGaussian.max_likelihood(X, 10, rotation_seed=0)  # a gap of about 0.7 nats per image
+    model = LinearGaussian.max_likelihood(
+        X, 10, rotation_seed=0
+    )  # a gap of about 0.7 nats per image
     x = XT[:100]
     q = model.best_diagonal_q(x)
     exact = model.log_marginal(x).mean().item()

@@ -1,7 +1,7 @@
 """The digest of the ``vae`` package's source: the one key the build's caches share.
 
 ``python -m book.digest`` prints it (tools/build_book.sh keys the jupyter-cache on it);
-:func:`book.trained.trained` keys trained models on :func:`package_digest` without the parts
+:func:`book.reuse.trained` keys trained models on :func:`package_digest` without the parts
 that cannot change a training run (the widgets, the plots), so editing a widget's docstring
 keeps every trained model.
 """

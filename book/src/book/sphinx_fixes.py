@@ -26,7 +26,9 @@ FONTAWESOME_JS = re.compile(
 )
 
 
-def _fix_roles(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: object) -> None:
+def _fix_roles(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree: object
+) -> None:
     body = context.get("body")
     if body and 'role="doc-biblioentry"' in body:
         context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')

@@ -40,7 +40,9 @@ def pages(root: Path) -> list[Path]:
         names.extend(_files(part.get("chapters", [])))
     out = []
     for name in names:
-        matches = [root / f"{name}{ext}" for ext in (".md", ".ipynb") if (root / f"{name}{ext}").is_file()]
+        matches = [
+            root / f"{name}{ext}" for ext in (".md", ".ipynb") if (root / f"{name}{ext}").is_file()
+        ]
         if not matches:
             raise FileNotFoundError(f"_toc.yml names {name}, which has no .md or .ipynb source")
         out.append(matches[0])

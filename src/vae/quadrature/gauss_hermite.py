@@ -26,10 +26,10 @@ from vae.quadrature.lattice import check_model, product_grid
 def gauss_hermite_nodes(n_nodes: int, m: int, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
     """Nodes u [n^M, M] and weights w [n^M] with sum_i w_i f(u_i) ~ E[f(u)], u ~ N(0, I_M)."""
     t, w = np.polynomial.hermite_e.hermegauss(n_nodes)  # weight exp(-t^2 / 2)
-    t = torch.as_tensor(t, dtype=torch.float64)
-    w = torch.as_tensor(w / math.sqrt(2 * math.pi), dtype=torch.float64)
-    nodes = product_grid(t, m)
-    weights = product_grid(w, m).prod(-1)
+    ticks = torch.as_tensor(t, dtype=torch.float64)
+    tick_weights = torch.as_tensor(w / math.sqrt(2 * math.pi), dtype=torch.float64)
+    nodes = product_grid(ticks, m)
+    weights = product_grid(tick_weights, m).prod(-1)
     return nodes.to(dtype), weights.to(dtype)
 
 

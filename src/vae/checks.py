@@ -15,13 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TypeVar
 
 import torch
 from torch import Tensor
 from torch.distributions import Distribution
-
-D = TypeVar("D", bound=Distribution)
 
 _ENABLED: ContextVar[bool] = ContextVar("vae_checks_enabled", default=True)
 
@@ -90,7 +87,9 @@ def check_binary(x: Tensor, name: str = "x") -> Tensor:
     return x
 
 
-def check_q(q: D, n: int, latent_dim: int, allow_unbatched: bool = False) -> D:
+def check_q(
+    q: Distribution, n: int, latent_dim: int, allow_unbatched: bool = False
+) -> Distribution:
     """Check that ``q`` is a distribution over [latent_dim] vectors, one per data point (batch
     shape [n]; also [] with ``allow_unbatched``); return it."""
     batch = tuple(q.batch_shape)

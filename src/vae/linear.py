@@ -162,13 +162,14 @@ class LinearGaussian:
         and KL(q || p(z)) = -(E_q log p(z) + H[q]) with E_q log p(z) = log N(m; 0, I) - tr(C) / 2.
         """
         x = self.check_input(x)
-        q = check_q(as_full_covariance(q), x.shape[0], self.latent_dim, allow_unbatched=True)
-        m, cov = q.mean, q.covariance_matrix
+        full = as_full_covariance(q)
+        check_q(full, x.shape[0], self.latent_dim, allow_unbatched=True)
+        m, cov = full.mean, full.covariance_matrix
         tr_wcw = torch.einsum("dm,...mk,dk->...", self.W, cov, self.W)
         tr_c = cov.diagonal(dim1=-2, dim2=-1).sum(-1)
         exp_log_lik = self.likelihood(m).log_prob(x) - tr_wcw / (2 * self.tau2)
         exp_log_prior = self.prior().log_prob(m) - tr_c / 2
-        entropy = q.entropy()
+        entropy = full.entropy()
         elbo = exp_log_lik + exp_log_prior + entropy
         return ELBO(elbo, exp_log_lik, -(exp_log_prior + entropy))
 

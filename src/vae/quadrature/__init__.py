@@ -1,12 +1,12 @@
 """Quadrature over a one- or two-dimensional latent space: nothing estimated, nothing sampled.
 
-* :mod:`vae.quadrature.adaptive` -- :func:`log_marginal_quadrature`, exact log p(x) by an
-  adaptive Riemann sum of p(x, z) over z;
-* :mod:`vae.quadrature.gauss_hermite` -- :func:`elbo_quadrature`, the ELBO of a Gaussian q by
-  Gauss-Hermite quadrature, deterministic and differentiable;
-* :mod:`vae.quadrature.posterior` -- :func:`posterior_grid`, p(z|x) on a lattice;
-* :mod:`vae.quadrature.modes` -- :func:`largest_basin_share`, the mass of the largest mode;
-* :mod:`vae.quadrature.lattice` -- the grids and sums they share.
+* ``adaptive`` -- :func:`log_marginal_quadrature`, exact log p(x) by an adaptive Riemann sum
+  of p(x, z) over z (the method is in that module's docstring);
+* ``gauss_hermite`` -- :func:`elbo_quadrature`, the ELBO of a Gaussian q by Gauss-Hermite
+  quadrature, deterministic and differentiable;
+* ``posterior`` -- :func:`posterior_grid`, p(z|x) on a lattice;
+* ``modes`` -- :func:`largest_basin_share`, the mass of the largest mode;
+* ``lattice`` -- the grids and sums they share.
 
 The model follows :class:`~vae.latent_model.LatentModel`: :class:`~vae.model.VAE` and
 :class:`~vae.linear.LinearGaussian` both do.

@@ -10,7 +10,7 @@ API (``arg_constraints``, ``support``, ``Distribution.__init__``, ``_validate_sa
 than ``Binomial`` or ``Categorical``, whose constructors do the work these classes avoid
 (broadcasting a tensor of n; normalizing with ``logsumexp``) and which offer no public way to
 skip it. Their values equal torch's to rounding error (tested against ``Binomial`` and
-``Categorical``: tests/unit/test_counts.py).
+``Categorical``, sampling included: tests/unit/test_counts.py).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@
 # package too, which jupyter-cache (code cells only) does not see: when the digest of src/vae
 # or requirements.txt (`python -m book.digest`) changed, or with --force, the cache is cleared.
 # --output DIR builds into DIR/_build with its own empty cache (the book test's fresh build).
-# Trained models are shared between chapters by `book.trained` (in _build/.trained), whatever
+# Trained models are shared between chapters by `book.trained` (in $build/.trained), whatever
 # the order in which the chapters run.
 set -euo pipefail
 
@@ -49,6 +49,8 @@ trap '[[ "$(package_key)" == "$key" ]] || rm -f "$keyfile"' EXIT
 # finds each one cached and executes nothing; a chapter that failed here has no cache entry,
 # so myst-nb runs it again and reports the error.
 export JUPYTERCACHE="$cache"
+export BOOK_TRAINED_DIR="$build/.trained"  # book.trained: models shared by the chapters
+[[ $force == 1 && -n $output ]] && rm -rf "$BOOK_TRAINED_DIR"
 mapfile -t chapters < <("$BIN/python" -m book.toc "$ROOT")
 pre=$SECONDS
 "$BIN/jcache" notebook add --reader myst_nb_md "${chapters[@]}" >/dev/null <<< y  # y: create

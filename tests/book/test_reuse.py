@@ -15,6 +15,7 @@ XT = vae.load_digits("test")[:64]
 def test_a_repeated_run_loads_the_weights_and_history_instead_of_training(tmp_path, monkeypatch):
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(reuse.ENV, raising=False)
     runs = []
     for lr in (1e-3, 1e-3, 2e-3):
         model = vae.VAE(latent_dim=2, hidden=(16,), seed=0)
@@ -32,6 +33,7 @@ def test_a_repeated_run_loads_the_weights_and_history_instead_of_training(tmp_pa
 
 def test_outside_a_book_it_simply_trains(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no _toc.yml here or above
+    monkeypatch.delenv(reuse.ENV, raising=False)
     model = vae.VAE(latent_dim=2, hidden=(16,), seed=0)
     history = trained(model, X, epochs=1, progress=False)
     assert len(history.train_elbo) == 1 and not list(tmp_path.rglob("*.pt"))
@@ -41,3 +43,10 @@ def test_another_initialization_is_another_key():
     a, b = vae.VAE(latent_dim=2, hidden=(16,), seed=0), vae.VAE(latent_dim=2, hidden=(16,), seed=1)
     data = {"x_train": X}
     assert reuse.key(a, data, {}) != reuse.key(b, data, {})
+
+
+def test_a_build_into_another_folder_keeps_its_models_there(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no _toc.yml: only the variable names a folder
+    monkeypatch.setenv(reuse.ENV, str(tmp_path / "elsewhere"))
+    trained(vae.VAE(latent_dim=2, hidden=(16,), seed=0), X, epochs=1, progress=False)
+    assert len(list((tmp_path / "elsewhere").glob("VAE-binomial-M2-*.pt"))) == 1

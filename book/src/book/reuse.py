@@ -16,6 +16,8 @@ result depends on:
 * the device type and the number of torch threads (both can change the rounding).
 
 Where no ``_toc.yml`` is found (a notebook opened alone, e.g. on Colab) it simply trains.
+(The library, ``vae``, reads no environment variable; this machinery of the book reads one,
+:data:`ENV`, for builds into another folder.)
 Two builds that need the same model at once take turns (a lock file); writes are atomic.
 """
 
@@ -39,9 +41,16 @@ from book.toc import find_root
 CACHE = Path("_build") / ".trained"
 """Where trained models are kept, relative to the book's root folder."""
 
+ENV = "BOOK_TRAINED_DIR"
+"""Names another folder for them: ``tools/build_book.sh --output DIR`` sets it to
+``DIR/_build/.trained``, so that a build into DIR starts with no trained models."""
+
 
 def cache_dir() -> Path | None:
-    """``_build/.trained`` under the book's root (found from the working folder), or None."""
+    """``$BOOK_TRAINED_DIR``, else ``_build/.trained`` under the book's root (found from the
+    working folder), else None (no caching)."""
+    if os.environ.get(ENV):
+        return Path(os.environ[ENV])
     root = find_root()
     return root / CACHE if root is not None else None
 

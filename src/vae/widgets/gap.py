@@ -70,7 +70,7 @@ def kl_gap_results(
     """
     out = {}
     for m in latent_dims:
-        model = LinearGaussian.fit(x_train, m, rotation_seed=rotation_seed)
+        model = LinearGaussian.max_likelihood(x_train, m, rotation_seed=rotation_seed)
         post = model.posterior(x_points)
         log_px = model.log_marginal(x_points)
         best = model.best_diagonal_q(x_points)

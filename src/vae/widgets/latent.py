@@ -87,7 +87,7 @@ def latent_dim_results(
         dev = next(model.parameters()).device
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(seed)
-            elbo = model.elbo(x_eval.to(dev), n_samples=100).elbo.mean().item()
+            elbo = model.elbo(x_eval.to(dev), n_samples=100).mean().item()
             log_px = {k: log_marginal_is(model, x_eval.to(dev), k).mean().item() for k in ks}
             samples = model.sample(n_show)
             kl = kl_per_dimension(model, x_test.to(dev)).cpu().numpy()

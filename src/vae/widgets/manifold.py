@@ -61,7 +61,7 @@ def decode_grid(model: VAE, values: Tensor) -> Tensor:
     """Decoder means E[x | z] on the grid z = (values[j], values[i]): shape [G, G, D] for G
     values, row i (z2) first, so that row 0 is the smallest z2."""
     _check_2d(model)
-    values = torch.as_tensor(values, dtype=next(model.parameters()).dtype)
+    values = torch.as_tensor(values, dtype=model.dtype)
     z2, z1 = torch.meshgrid(values, values, indexing="ij")
     return model.decode(torch.stack([z1, z2], dim=-1)).mean
 

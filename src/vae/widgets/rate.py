@@ -77,7 +77,7 @@ def beta_results(
         model = models[beta].eval()
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(seed)
-            terms = model.elbo(x_eval, n_samples=10)
+            terms = model.elbo_terms(x_eval, n_samples=10)
             log_px = log_marginal_is(model, x_eval, k).mean().item()
             samples = model.sample(n_show)
         out[beta] = BetaResult(

@@ -86,7 +86,8 @@ def figure_row(*images: str) -> str:
 def numbers_html(rows: Sequence[tuple[str, str]], note: str = "") -> str:
     """A two-column HTML table of (label, value) rows, values right-aligned, and a note below."""
     cells = "".join(
-        f"<tr><th style='text-align:left;padding-right:1em;font-weight:normal'>{k}</th>"
+        f"<tr><th style='text-align:left;padding-right:1em;font-weight:normal;white-space:nowrap'>"
+        f"{k}</th>"
         f"<td style='text-align:right;font-family:monospace'>{v}</td></tr>"
         for k, v in rows
     )

@@ -208,7 +208,7 @@ def latent_numbers_html(r: LatentResult, k: int, n_eval: int) -> str:
     if k == 1:
         note += " With K = 1 the estimate is a one-sample ELBO: the gap estimate is noise."
     # one height for every K (the K = 1 note is longer): the figures below do not jump
-    return f"<div style='min-height:11em'>{numbers_html(rows, note)}</div>"
+    return f"<div style='min-height:12em'>{numbers_html(rows, note)}</div>"
 
 
 def _latent_controls(latent_dims: Sequence[int], ks: Sequence[int]) -> dict:

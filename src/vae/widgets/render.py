@@ -91,7 +91,8 @@ def numbers_html(rows: Sequence[tuple[str, str]], note: str = "") -> str:
         f"<td style='text-align:right;font-family:monospace'>{v}</td></tr>"
         for k, v in rows
     )
-    extra = f"<div style='font-size:90%;color:#555'>{note}</div>" if note else ""
+    # opacity, not a grey: legible on a dark page too (the book's CSS may restyle .vae-note)
+    extra = f"<div class='vae-note' style='font-size:90%;opacity:0.75'>{note}</div>" if note else ""
     return f"<table class='vae-numbers'>{cells}</table>{extra}"
 
 

@@ -100,7 +100,8 @@ from vae.widgets.manifold import digit_png
 from vae.widgets.stack import HAS_STACK
 
 torch.set_num_threads(1)
-x_train, x_test = vae.load_digits("train")[:400], vae.load_digits("test")[:40]
+x_train = vae.load_digits("train")[:400]
+x_test, labels = (t[:40] for t in vae.load_digits("test", return_labels=True))
 
 def trained(m, beta=1.0):
     model = vae.VAE(latent_dim=m, hidden=(16,), likelihood="categorical", seed=0)
@@ -112,9 +113,10 @@ explorers = {
     "gap": W.kl_gap_explorer(latent_dims=(1, 2, 8), scales=(0.5, 1.0, 2.0), indices=(0, 5)),
     "latent_dim": W.latent_dim_explorer({1: m1, 2: m2}, x_test, ks=(1, 10), n_eval=16),
     "beta": W.beta_explorer({1.0: m2, 4.0: m2b}, x_test, k=10, n_eval=20),
-    "latent_point": W.latent_point_explorer(m2, torch.linspace(-1, 1, 3)),
+    "latent_point": W.latent_point_explorer(m2, torch.linspace(-1, 1, 3), x_test, labels),
     "interpolation": W.interpolation_explorer(
-        m2, x_test[:3], [(0, 2), (1, 2)], names=["a", "b", "c"], steps=3
+        m2, x_test[:3], [(0, 2), (1, 2)], names=["a", "b", "c"], steps=3,
+        x_scatter=x_test, labels=labels,
     ),
 }
 """
@@ -156,6 +158,10 @@ def images(e):
     import re
     return [src for leaf in e.visible_leaves() for src in re.findall(r'src="([^"]+)"', leaf.value)]
 
+def marks(e):  # the cross (and line) drawn over the scatter of posterior means
+    import re
+    return [d for leaf in e.visible_leaves() for d in re.findall(r"<path d='([^']+)'", leaf.value)]
+
 scenarios = json.loads(SCENARIOS)
 expected = {"has_stack": HAS_STACK}
 for name, sc in scenarios.items():
@@ -167,7 +173,9 @@ for name, sc in scenarios.items():
         srcs = images(e)
         for png in own_digits(name, e, state):
             assert "data:image/png;base64," + base64.b64encode(png).decode() in srcs
-        expected[name].append({"numbers": numbers(name, e, state), "images": srcs})
+        expected[name].append(
+            {"numbers": numbers(name, e, state), "images": srcs, "marks": marks(e)}
+        )
     e.select(**sc["initial"])
 with open("expected.json", "w") as f:
     json.dump(expected, f)
@@ -204,7 +212,8 @@ def classic_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
         base = shutil.which("python3.11") or sys.executable
         _run([base, "-m", "venv", str(VENV)], "creating the classic venv")
         _run(
-            [str(python), "-m", "pip", "install", "--quiet", *pins, "setuptools>=77"],
+            [str(python), "-m", "pip", "install", "--quiet", "--no-compile"]
+            + [*pins, "setuptools>=77"],
             f"installing Colab's pins ({PINS.name}) into {VENV}; check that each version "
             "exists on PyPI for Python 3.11",
             timeout=900,
@@ -344,6 +353,11 @@ SHOWN_JS = """(box) => ({
   images: Array.from(box.querySelectorAll("img")).filter(i => i.offsetParent !== null)
     .map(i => i.getAttribute("src")),
   text: box.innerText,
+  marks: Array.from(box.querySelectorAll("svg path"))
+    .filter(p => p.closest("div").offsetParent !== null).map(p => p.getAttribute("d")),
+  backgrounds: Array.from(box.querySelectorAll("[class*='vae-scatter-']"))
+    .filter(d => d.offsetParent !== null)
+    .map(d => getComputedStyle(d).backgroundImage.slice(0, 26)),
 })"""
 
 TAB_BARS_JS = """(box) => Array.from(box.querySelectorAll(".widget-tab-bar, .lm-TabBar, .p-TabBar"))
@@ -422,7 +436,7 @@ def _check_state(page, box, want: dict, what: str, timeout_s: float = 10.0) -> d
         shown = _shown(page, box)
         text = shown["text"].replace("\u00a0", " ")
         missing = [n for n in want["numbers"] if n not in text]
-        same_images = shown["images"] == want["images"]
+        same_images = shown["images"] == want["images"] and shown["marks"] == want["marks"]
         if (not missing and same_images) or time.monotonic() > deadline:
             break
         page.wait_for_timeout(50)
@@ -432,9 +446,15 @@ def _check_state(page, box, want: dict, what: str, timeout_s: float = 10.0) -> d
         "src/vae/widgets/stack.py) did not take effect in the ipywidgets-7 manager"
     )
     assert same_images, (
-        f"{what}: {len(shown['images'])} visible image(s), not the {len(want['images'])} of "
-        "this state's leaves (a switch shows the wrong child, or more than one: is the "
-        "Tab fallback's <style> in the explorer?)"
+        f"{what}: {len(shown['images'])} visible image(s) and {len(shown['marks'])} mark(s) on "
+        f"the scatter, not the {len(want['images'])} and {len(want['marks'])} of this state's "
+        "leaves (a switch shows the wrong child, or more than one: is the Tab fallback's "
+        "<style> in the explorer?)"
+    )
+    assert bool(shown["backgrounds"]) == bool(want["marks"]), f"{what}: no scatter behind the marks"
+    assert all(b == 'url("data:image/png;base64' for b in shown["backgrounds"]), (
+        f"{what}: the scatter behind the marks has no picture ({shown['backgrounds']}): the "
+        "<style> in the explorer's header (LatentScatter.style) did not apply"
     )
     return shown
 

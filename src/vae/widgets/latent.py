@@ -113,11 +113,13 @@ class LatentFigures:
         self.results, self.ks, self.x_show = results, list(ks), x_show
         self.dims = list(results)
         self.kl_max = max(float(r.kl_per_dim.max()) for r in results.values())
-        self.fig_bounds = Figure(figsize=(5.8, 3.4), dpi=dpi)
-        self.ax_curve, self.ax_kl = self.fig_bounds.subplots(
-            1, 2, gridspec_kw={"width_ratios": [1.1, 0.9]}
-        )
-        self.fig_bounds.subplots_adjust(left=0.16, right=0.98, bottom=0.15, top=0.8, wspace=0.55)
+        # narrow figures (about 240 px on the page), so that text stays legible on a phone
+        self.fig_curve = Figure(figsize=(3.4, 3.4), dpi=dpi)
+        self.ax_curve = self.fig_curve.subplots()
+        self.fig_curve.subplots_adjust(left=0.25, right=0.96, bottom=0.15, top=0.9)
+        self.fig_kl = Figure(figsize=(3.0, 3.4), dpi=dpi)
+        self.ax_kl = self.fig_kl.subplots()
+        self.fig_kl.subplots_adjust(left=0.2, right=0.96, bottom=0.15, top=0.83)
         self.fig_images = Figure(figsize=(3.2, 3.4), dpi=dpi)
         self.ax_rec, self.ax_smp = self.fig_images.subplots(
             2, 1, gridspec_kw={"height_ratios": [2, 1]}
@@ -125,29 +127,29 @@ class LatentFigures:
         self.fig_images.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.9, hspace=0.3)
 
     def html(self, m: int) -> str:
-        """Both figures of latent dimension ``m`` with their alt text, side by side."""
+        """The figures of latent dimension ``m`` with their alt text, side by side."""
         r = self.results[m]
-        active = f"{int(r.active.sum())} of {m} latent units active"
-        bounds_alt = (
+        curve_alt = (
             f"Held-out ELBO and importance-sampled log p(x) against the latent dimension, "
-            f"M = {m} marked (ELBO {fmt(r.elbo)} nats); KL per latent coordinate: {active} "
-            f"(KL of at least {ACTIVE_MIN_KL} nats)."
+            f"M = {m} marked (ELBO {fmt(r.elbo)} nats)."
+        )
+        kl_alt = (
+            f"KL per latent coordinate, M = {m}: {int(r.active.sum())} of {m} latent units "
+            f"active (KL of at least {ACTIVE_MIN_KL} nats)."
         )
         images_alt = (
             f"Latent dimension {m}: held-out digits, their reconstructions, and decoder means "
             "at z drawn from the prior."
         )
-        return figure_row(
-            img_tag(self.bounds_png(m), bounds_alt, density=2),
-            img_tag(self.images_png(m), images_alt, density=2),
-        )
-
-    def bounds_png(self, m: int) -> bytes:
         clear_data(self.ax_curve)
         clear_data(self.ax_kl)
         self._draw_curves(m)
         self._draw_kl(m)
-        return png_bytes(self.fig_bounds)
+        return figure_row(
+            img_tag(png_bytes(self.fig_curve), curve_alt, density=2),
+            img_tag(png_bytes(self.fig_kl), kl_alt, density=2),
+            img_tag(self.images_png(m), images_alt, density=2),
+        )
 
     def _draw_curves(self, m: int) -> None:
         ax, dims = self.ax_curve, self.dims
@@ -164,7 +166,7 @@ class LatentFigures:
         ax.set_xlabel("latent dimension M", fontsize=11)
         ax.set_ylabel("held-out nats per image", fontsize=11)
         ax.set_title("bounds on log p(x)", fontsize=12)
-        ax.legend(fontsize=9, loc="upper left")
+        ax.legend(fontsize=10, loc="upper left")
 
     def _draw_kl(self, m: int) -> None:
         ax, r = self.ax_kl, self.results[m]
@@ -206,7 +208,7 @@ def latent_numbers_html(r: LatentResult, k: int, n_eval: int) -> str:
     if k == 1:
         note += " With K = 1 the estimate is a one-sample ELBO: the gap estimate is noise."
     # one height for every K (the K = 1 note is longer): the figures below do not jump
-    return f"<div style='min-height:11em'>{numbers_html(rows, note)}</div>"
+    return f"<div style='min-height:12em'>{numbers_html(rows, note)}</div>"
 
 
 def _latent_controls(latent_dims: Sequence[int], ks: Sequence[int]) -> dict:

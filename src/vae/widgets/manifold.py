@@ -249,6 +249,49 @@ def _strip_html(frames: Tensor, current: int, size: int = 40) -> str:
     return f"<div style='display:flex;flex-wrap:wrap;gap:2px'>{''.join(cells)}</div>"
 
 
+class _Interpolation:
+    """The straight lines in z between pairs of digits, decoded, and their HTML."""
+
+    def __init__(
+        self, model: VAE, x: Tensor, pairs: Sequence[tuple[int, int]], names: Sequence[str],
+        steps: int, scatter_of: tuple[Tensor, Tensor] | None,
+    ) -> None:  # fmt: skip
+        self.x, self.names = x, names
+        self.ts = torch.linspace(0, 1, steps)
+        with torch.no_grad():
+            self.mu = model.encode(x).mean
+            t = self.ts[:, None]
+            self.zs = {(a, b): (1 - t) * self.mu[a] + t * self.mu[b] for a, b in pairs}
+            self.path = {pair: model.decode(z).mean for pair, z in self.zs.items()}
+        self.scatter = None
+        if scatter_of is not None:
+            half = max(3.0, 1.05 * float(torch.cat(list(self.zs.values())).abs().max()))
+            self.scatter = LatentScatter(model, *scatter_of, half)
+
+    def ends_html(self, a: int, b: int) -> str:
+        x, names = self.x, self.names
+        return (
+            "<div>"
+            + _digit_html(x[a], f"x<sub>a</sub> ({names[a]})", f"held-out digit {names[a]}")
+            + _digit_html(x[b], f"x<sub>b</sub> ({names[b]})", f"held-out digit {names[b]}")
+            + "</div>"
+        )
+
+    def path_html(self, a: int, b: int, j: int) -> str:
+        t, names = self.ts[j].item(), self.names
+        digit = _digit_html(
+            self.path[a, b][j],
+            f"decoded at (1 − t) μ(x<sub>a</sub>) + t μ(x<sub>b</sub>), t = {t:.2f}",
+            f"digit decoded a fraction {t:.2f} of the way from {names[a]} to {names[b]}",
+        )
+        parts = [digit, _strip_html(self.path[a, b], j)]
+        if self.scatter is not None:
+            alt = f"the straight line from {names[a]} to {names[b]} in z, at t = {t:.2f}"
+            line = (self.mu[a], self.mu[b])
+            parts.append(self.scatter.html(alt, self.zs[a, b][j], line=line))
+        return figure_row(*parts)
+
+
 def interpolation_explorer(
     model: VAE,
     x: Tensor,
@@ -267,15 +310,8 @@ def interpolation_explorer(
     _check_2d(model)
     if len(names) != len(x):
         raise ValueError(f"need one name per digit: {len(names)} names for {len(x)} digits")
-    ts = torch.linspace(0, 1, steps)
-    with torch.no_grad():
-        mu = model.encode(x).mean
-        zs = {(a, b): (1 - ts[:, None]) * mu[a] + ts[:, None] * mu[b] for a, b in pairs}
-        path = {pair: model.decode(z).mean for pair, z in zs.items()}
-    scatter = None
-    if x_scatter is not None:
-        half = max(3.0, float(torch.cat(list(zs.values())).abs().max()) * 1.05)
-        scatter = LatentScatter(model, x_scatter, labels, half)
+    scatter_of = None if x_scatter is None else (x_scatter, labels)
+    lines = _Interpolation(model, x, pairs, names, steps, scatter_of)
     controls = {
         "pair": widgets.Dropdown(
             options=[(f"{names[a]} \u2192 {names[b]}", i) for i, (a, b) in enumerate(pairs)],
@@ -283,48 +319,29 @@ def interpolation_explorer(
             description="digits",
         ),
         "t": widgets.SelectionSlider(
-            options=[(f"{t:.2f}", i) for i, t in enumerate(ts.tolist())], value=0, description="t"
+            options=[(f"{t:.2f}", i) for i, t in enumerate(lines.ts.tolist())],
+            value=0,
+            description="t",
         ),
     }
     leaves = Leaves()
 
-    def ends_html(a: int, b: int) -> str:
-        return (
-            "<div>"
-            + _digit_html(x[a], f"x<sub>a</sub> ({names[a]})", f"held-out digit {names[a]}")
-            + _digit_html(x[b], f"x<sub>b</sub> ({names[b]})", f"held-out digit {names[b]}")
-            + "</div>"
-        )
-
-    def path_html(a: int, b: int, j: int) -> str:
-        t = ts[j].item()
-        digit = _digit_html(
-            path[a, b][j],
-            f"decoded at (1 − t) μ(x<sub>a</sub>) + t μ(x<sub>b</sub>), t = {t:.2f}",
-            f"digit decoded a fraction {t:.2f} of the way from {names[a]} to {names[b]}",
-        )
-        parts = [digit, _strip_html(path[a, b], j)]
-        if scatter is not None:
-            alt = f"the straight line from {names[a]} to {names[b]} in z, at t = {t:.2f}"
-            parts.append(scatter.html(alt, zs[a, b][j], line=(mu[a], mu[b])))
-        return figure_row(*parts)
-
     def ends_leaf(state: dict[str, int]) -> widgets.Widget:
         a, b = pairs[state["pair"]]
-        return leaves.get((a, b), lambda: ends_html(a, b))
+        return leaves.get((a, b), lambda: lines.ends_html(a, b))
 
     def path_leaf(state: dict[str, int]) -> widgets.Widget:
         (a, b), j = pairs[state["pair"]], state["t"]
-        return leaves.get((a, b, j), lambda: path_html(a, b, j))
+        return leaves.get((a, b, j), lambda: lines.path_html(a, b, j))
 
     header = _header(
         "<b>Interpolation</b>: pick two held-out digits and slide t from one posterior mean "
         "to the other; the strip shows the whole path, the current t framed.",
-        scatter,
+        lines.scatter,
     )
     return make_explorer(
         controls,
         [Panel(["pair"], ends_leaf), Panel(["pair", "t"], path_leaf)],
         header=header,
-        results={"path": path, "z": zs},
+        results={"path": lines.path, "z": lines.zs},
     )

@@ -25,7 +25,7 @@ from vae.estimators import kl_per_dimension, log_marginal_is
 from vae.model import VAE
 from vae.plot import show_reconstructions_and_samples
 from vae.widgets.latent import ACTIVE_MIN_KL, active_coordinates
-from vae.widgets.render import clear_data, fmt, img_tag, numbers_html, png_bytes
+from vae.widgets.render import clear_data, figure_row, fmt, img_tag, numbers_html, png_bytes
 from vae.widgets.stack import Explorer, Panel, make_explorer
 
 
@@ -95,35 +95,51 @@ def beta_results(
 
 class BetaFigure:
     """Draws one beta: the rate-distortion plane with lines of equal ELBO and that beta marked,
-    the held-out bounds against beta, reconstructions and samples, in one figure."""
+    the held-out bounds against beta, and reconstructions and samples: three figures rendered at
+    ``dpi`` and shown at half that, each narrow enough to keep its text legible on a phone (they
+    wrap one under the other)."""
 
     def __init__(self, results: Mapping[float, BetaResult], x_show: Tensor, dpi: int) -> None:
         self.results, self.x_show = results, x_show
         self.betas = list(results)
         self.rates = np.array([results[b].rate for b in self.betas])
         self.dists = np.array([results[b].distortion for b in self.betas])
-        self.fig = Figure(figsize=(10.5, 3.6), dpi=dpi)
-        grid = self.fig.add_gridspec(2, 3, width_ratios=[1, 1, 1.4])
-        add = self.fig.add_subplot
-        self.ax_rd, self.ax_b = add(grid[:, 0]), add(grid[:, 1])
-        self.ax_rec, self.ax_smp = add(grid[0, 2]), add(grid[1, 2])
-        self.fig.subplots_adjust(
-            left=0.07, right=0.99, bottom=0.14, top=0.9, wspace=0.32, hspace=0.3
+        self.fig_rd = Figure(figsize=(3.4, 3.2), dpi=dpi)
+        self.ax_rd = self.fig_rd.subplots()
+        self.fig_b = Figure(figsize=(3.4, 3.2), dpi=dpi)
+        self.ax_b = self.fig_b.subplots()
+        for fig in (self.fig_rd, self.fig_b):
+            fig.subplots_adjust(left=0.24, right=0.96, bottom=0.16, top=0.88)
+        self.fig_img = Figure(figsize=(3.2, 3.2), dpi=dpi)
+        self.ax_rec, self.ax_smp = self.fig_img.subplots(
+            2, 1, gridspec_kw={"height_ratios": [2, 1]}
         )
+        self.fig_img.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.9, hspace=0.3)
 
     def html(self, beta: float) -> str:
-        """The figure of ``beta`` as an image with its alt text."""
+        """The three figures of ``beta`` as images with their alt text."""
         r = self.results[beta]
         for ax in (self.ax_rd, self.ax_b, self.ax_rec, self.ax_smp):
             clear_data(ax)
         self._draw_plane(r)
         self._draw_bounds(r)
         show_reconstructions_and_samples(self.ax_rec, self.ax_smp, self.x_show, r.recon, r.samples)
-        alt = (
-            f"beta = {r.beta:g}: rate {r.rate:.1f} nats, distortion {r.distortion:.1f} nats, "
-            f"{r.active} of {r.latent_dim} latent units active; reconstructions and samples."
+        for ax in (self.ax_rec, self.ax_smp):
+            ax.title.set_fontsize(11)
+        plane_alt = (
+            f"beta = {r.beta:g} on the rate-distortion plane: rate {r.rate:.1f} nats, "
+            f"distortion {r.distortion:.1f} nats; grey lines of equal ELBO."
         )
-        return img_tag(png_bytes(self.fig), alt)
+        bounds_alt = (
+            f"Held-out ELBO and log p_K(x) against beta, beta = {r.beta:g} marked; "
+            f"{r.active} of {r.latent_dim} latent units active."
+        )
+        images_alt = f"beta = {r.beta:g}: held-out digits, reconstructions and samples."
+        return figure_row(
+            img_tag(png_bytes(self.fig_rd), plane_alt, density=2),
+            img_tag(png_bytes(self.fig_b), bounds_alt, density=2),
+            img_tag(png_bytes(self.fig_img), images_alt, density=2),
+        )
 
     def _draw_plane(self, r: BetaResult) -> None:
         ax, rates, dists = self.ax_rd, self.rates, self.dists
@@ -134,9 +150,10 @@ class BetaFigure:
         ax.plot([r.distortion], [r.rate], "o", color="#c44e52", ms=9)
         ax.set_xlim(0.95 * dists.min(), 1.02 * dists.max())
         ax.set_ylim(-0.05 * rates.max() - 0.1, 1.1 * rates.max() + 0.1)
-        ax.set_xlabel("distortion D (nats)")
-        ax.set_ylabel("rate R (nats)")
-        ax.set_title("grey lines: equal ELBO = \u2212(D + R)", fontsize=9)
+        ax.tick_params(labelsize=10)
+        ax.set_xlabel("distortion D (nats)", fontsize=11)
+        ax.set_ylabel("rate R (nats)", fontsize=11)
+        ax.set_title("grey: equal ELBO = \u2212(D + R)", fontsize=11)
 
     def _draw_bounds(self, r: BetaResult) -> None:
         ax, betas = self.ax_b, self.betas
@@ -145,10 +162,11 @@ class BetaFigure:
         ax.plot(betas, [self.results[b].elbo for b in betas], "s--", color="#4c72b0", label="ELBO")
         ax.axvline(r.beta, color="k", lw=0.8, ls=":")
         ax.set_xscale("log")
-        ax.set_xlabel("\u03b2")
-        ax.set_ylabel("held-out nats per image")
-        ax.set_title(f"\u03b2 = {r.beta:g}: {r.active} of {r.latent_dim} units active", fontsize=9)
-        ax.legend(fontsize=7, loc="lower left")
+        ax.tick_params(labelsize=10)
+        ax.set_xlabel("\u03b2", fontsize=11)
+        ax.set_ylabel("held-out nats per image", fontsize=11)
+        ax.set_title(f"\u03b2 = {r.beta:g}: {r.active} of {r.latent_dim} active", fontsize=11)
+        ax.legend(fontsize=10, loc="lower left")
 
 
 def beta_numbers_html(r: BetaResult, n_eval: int) -> str:
@@ -170,7 +188,7 @@ def beta_explorer(
     k: int = 100,
     n_eval: int = 100,
     seed: int = 0,
-    dpi: int = 72,
+    dpi: int = 144,
     results: Mapping[float, BetaResult] | None = None,
 ) -> Explorer:
     """The beta explorer (works in the static HTML).

@@ -86,11 +86,13 @@ def figure_row(*images: str) -> str:
 def numbers_html(rows: Sequence[tuple[str, str]], note: str = "") -> str:
     """A two-column HTML table of (label, value) rows, values right-aligned, and a note below."""
     cells = "".join(
-        f"<tr><th style='text-align:left;padding-right:1em;font-weight:normal'>{k}</th>"
+        f"<tr><th style='text-align:left;padding-right:1em;font-weight:normal;white-space:nowrap'>"
+        f"{k}</th>"
         f"<td style='text-align:right;font-family:monospace'>{v}</td></tr>"
         for k, v in rows
     )
-    extra = f"<div style='font-size:90%;color:#555'>{note}</div>" if note else ""
+    # opacity, not a grey: legible on a dark page too (the book's CSS may restyle .vae-note)
+    extra = f"<div class='vae-note' style='font-size:90%;opacity:0.75'>{note}</div>" if note else ""
     return f"<table class='vae-numbers'>{cells}</table>{extra}"
 
 

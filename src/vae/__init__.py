@@ -17,6 +17,7 @@ One module per idea:
 * :mod:`vae.inference` -- per-datapoint inference and the amortization gap;
 * :mod:`vae.quadrature` -- exact log p(x), ELBO and posterior by quadrature when M <= 2;
 * :mod:`vae.train` -- seeded minibatch Adam on the negative ELBO;
+* :mod:`vae.conditional` -- the conditional VAE of p(x | y), and its training loop;
 * :mod:`vae.checks` -- input checks, and the one switch that turns them off;
 * :mod:`vae.plot` -- image grids and Gaussian ellipses for figures;
 * :mod:`vae.widgets` -- interactive explorers that also work in static HTML
@@ -27,6 +28,7 @@ All log-densities are in nats.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from vae.conditional import ConditionalVAE, fit_conditional
 from vae.data import load_digits
 from vae.decoder import BernoulliDecoder, BinomialDecoder, CategoricalDecoder, GaussianDecoder
 from vae.encoder import Encoder, FullCovarianceEncoder
@@ -43,6 +45,7 @@ __all__ = [
     "BernoulliDecoder",
     "BinomialDecoder",
     "CategoricalDecoder",
+    "ConditionalVAE",
     "Encoder",
     "FullCovarianceEncoder",
     "GaussianDecoder",
@@ -50,6 +53,7 @@ __all__ = [
     "LatentModel",
     "LinearGaussian",
     "fit",
+    "fit_conditional",
     "kl_gap_estimate",
     "load_digits",
     "log_marginal_is",

@@ -7,7 +7,8 @@
 * :mod:`vae.widgets.gap` -- the KL gap, exact, in the linear-Gaussian model;
 * :mod:`vae.widgets.latent` -- the latent dimension, estimated with trained VAEs;
 * :mod:`vae.widgets.rate` -- rate, distortion and the KL weight beta;
-* :mod:`vae.widgets.manifold` -- the latent space of a VAE with M = 2.
+* :mod:`vae.widgets.manifold` -- the latent space of a VAE with M = 2;
+* :mod:`vae.widgets.conditional` -- a conditional VAE's digits, class by class.
 
 Works with ipywidgets 7.7 (Google Colab's built-in widget manager, classic Notebook) and 8.
 
@@ -15,6 +16,7 @@ All log-densities are in nats (per image). Figures are PNGs at a modest dpi embe
 URIs in :class:`ipywidgets.HTML` leaves (with alt text), so the page needs no image files.
 """
 
+from vae.widgets.conditional import class_explorer
 from vae.widgets.gap import Q_CHOICES, GapResult, kl_gap_explorer, kl_gap_results
 from vae.widgets.latent import LatentResult, latent_dim_explorer, latent_dim_results
 from vae.widgets.manifold import (
@@ -35,6 +37,7 @@ __all__ = [
     "all_states",
     "beta_explorer",
     "beta_results",
+    "class_explorer",
     "interpolation_explorer",
     "kl_gap_explorer",
     "kl_gap_results",

@@ -36,7 +36,7 @@ def test_beta_results_split_the_negative_elbo_into_rate_and_distortion(beta_mode
     for beta, r in res.items():
         torch.manual_seed(0)
         with torch.no_grad():
-            terms = beta_models[beta].elbo(XT[:20], n_samples=10)
+            terms = beta_models[beta].elbo_terms(XT[:20], n_samples=10)
         torch.testing.assert_close(r.rate, terms.kl.mean().item(), rtol=1e-5, atol=1e-5)
         distortion = -terms.log_likelihood.mean().item()
         torch.testing.assert_close(r.distortion, distortion, rtol=1e-5, atol=1e-5)

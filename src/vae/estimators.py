@@ -86,9 +86,12 @@ def kl_per_dimension(model: VAE, x: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def active_units(model: VAE, x: Tensor, threshold: float = 0.01) -> Tensor:
-    """Which latent coordinates are active: Var_x(E_q[z_m|x]) > ``threshold`` (Burda et al.).
+def active_units(model: VAE, x: Tensor, threshold: float = 0.05) -> Tensor:
+    """Which latent coordinates are active: those whose KL to the prior, averaged over ``x``
+    (:func:`kl_per_dimension`), is at least ``threshold`` nats. Returns a boolean tensor [M].
 
-    Returns a boolean tensor of shape [M].
+    Burda et al. (2015) count coordinate m active when Var_x(E_q[z_m|x]) > 0.01; since
+    KL(q_m || N(0, 1)) averaged over x is at least Var_x(mu_m) / 2, the KL criterion is the
+    stricter one. Needs a diagonal-Gaussian encoder.
     """
-    return model.encode(x).mean.var(0) > threshold
+    return kl_per_dimension(model, x) >= threshold

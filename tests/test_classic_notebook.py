@@ -17,6 +17,7 @@ remade when the pins change; ``vae`` is reinstalled into it on every run. Marker
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -89,6 +90,14 @@ SCENARIOS: dict[str, dict] = {
     },
 }
 
+# The conditional VAE's class explorer (chapter 9's), where this checkout has it.
+HAS_CLASS_EXPLORER = importlib.util.find_spec("vae.widgets.conditional") is not None
+if HAS_CLASS_EXPLORER:
+    SCENARIOS["class"] = {
+        "initial": {"y": 0},
+        "steps": [(("button", "3", None), {"y": 3}), (("button", "7", None), {"y": 7})],
+    }
+
 # The notebook: explorers as the book builds them, at small settings (a few seconds each).
 BUILD = """\
 import json
@@ -119,6 +128,11 @@ explorers = {
         x_scatter=x_test, labels=labels,
     ),
 }
+if hasattr(W, "class_explorer"):  # the conditional VAE's (where this vae has it)
+    x_all, y_all = vae.load_digits("train", return_labels=True)
+    cvae = vae.ConditionalVAE(latent_dim=2, hidden=(16,), seed=0)
+    vae.fit_conditional(cvae, x_all[:400], y_all[:400], epochs=2, progress=False, device="cpu")
+    explorers["class"] = W.class_explorer(cvae, n=3)
 """
 
 # What each state must show, from the explorer's results (numbers) and leaves (pictures).
@@ -143,7 +157,8 @@ def numbers(name, e, state):
     if name == "latent_point":
         z1, z2 = (e.controls[c].options[state[c]][0] for c in ("z1", "z2"))
         return [f"E[x | z = ({z1}, {z2})]"]
-    pair = list(e.results["path"])[state["pair"]]
+    if name == "class":
+        return []  # pictures only: checked against the leaves below
     return [f"t = {e.controls['t'].options[state['t']][0]}"]
 
 def own_digits(name, e, state):

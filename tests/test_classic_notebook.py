@@ -10,8 +10,9 @@ builds each explorer of the book (small, fast settings), and for each explorer t
 its sliders, clicks its buttons and picks from its menus, and checks that the explorer then
 shows the pictures and numbers of the state chosen, as the explorer's own results give them.
 
-The venv is kept between runs in ``$VAE_CLASSIC_VENV`` (default /work/venvs/classic) and
-remade when the pins change; ``vae`` is reinstalled into it on every run. Marker ``classic``.
+The venv is kept between runs and remade when the pins change: the Colab notebooks' venv
+(``book.colab_runtime``) where this checkout has it, else ``$VAE_CLASSIC_VENV`` (default
+/work/venvs/classic); ``vae`` is reinstalled into it on every run. Marker ``classic``.
 """
 
 from __future__ import annotations
@@ -214,9 +215,7 @@ def _run(cmd: list[str], what: str, **kwargs) -> subprocess.CompletedProcess:
     return proc
 
 
-@pytest.fixture(scope="session")
-def classic_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The venv's Python: Colab's pins, then this checkout's ``vae`` built as a wheel."""
+def _own_venv() -> Path:
     pins = _pins()
     python = VENV / "bin" / "python"
     stamp = VENV / ".pins-sha256"
@@ -234,6 +233,24 @@ def classic_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
             timeout=900,
         )
         stamp.write_text(digest)
+    return python
+
+
+@pytest.fixture(scope="session")
+def classic_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The venv's Python: Colab's pins, then this checkout's ``vae`` built as a wheel.
+
+    Where this checkout has ``book.colab_runtime`` (the Colab notebooks' test makes its venv with
+    it, from the same pins file), that one venv serves both tests, unless ``$VAE_CLASSIC_VENV``
+    names another; that test takes ``vae`` out again before it runs the install cell."""
+    try:
+        from book import colab_runtime
+    except ImportError:
+        colab_runtime = None
+    if colab_runtime is not None and "VAE_CLASSIC_VENV" not in os.environ:
+        python, isolation = colab_runtime.ensure(), []  # setuptools for the build: from PyPI
+    else:
+        python, isolation = _own_venv(), ["--no-build-isolation"]
     # vae as a reader gets it: a built wheel (a copy of the sources, so that the checkout
     # stays free of build/ and *.egg-info), no dependencies pulled or upgraded
     src = tmp_path_factory.mktemp("vae-src")
@@ -241,7 +258,7 @@ def classic_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(ROOT / name, src / name)
     shutil.copytree(ROOT / "src", src / "src", ignore=shutil.ignore_patterns("__pycache__"))
     _run(
-        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
+        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", *isolation]
         + ["--force-reinstall", str(src)],
         "installing vae into the classic venv",
         timeout=300,

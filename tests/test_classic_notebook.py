@@ -10,13 +10,15 @@ builds each explorer of the book (small, fast settings), and for each explorer t
 its sliders, clicks its buttons and picks from its menus, and checks that the explorer then
 shows the pictures and numbers of the state chosen, as the explorer's own results give them.
 
-The venv is kept between runs in ``$VAE_CLASSIC_VENV`` (default /work/venvs/classic) and
-remade when the pins change; ``vae`` is reinstalled into it on every run. Marker ``classic``.
+The venv is kept between runs and remade when the pins change: the Colab notebooks' venv
+(``book.colab_runtime``) where this checkout has it, else ``$VAE_CLASSIC_VENV`` (default
+/work/venvs/classic); ``vae`` is reinstalled into it on every run. Marker ``classic``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -89,6 +91,14 @@ SCENARIOS: dict[str, dict] = {
     },
 }
 
+# The conditional VAE's class explorer (chapter 9's), where this checkout has it.
+HAS_CLASS_EXPLORER = importlib.util.find_spec("vae.widgets.conditional") is not None
+if HAS_CLASS_EXPLORER:
+    SCENARIOS["class"] = {
+        "initial": {"y": 0},
+        "steps": [(("button", "3", None), {"y": 3}), (("button", "7", None), {"y": 7})],
+    }
+
 # The notebook: explorers as the book builds them, at small settings (a few seconds each).
 BUILD = """\
 import json
@@ -119,6 +129,11 @@ explorers = {
         x_scatter=x_test, labels=labels,
     ),
 }
+if hasattr(W, "class_explorer"):  # the conditional VAE's (where this vae has it)
+    x_all, y_all = vae.load_digits("train", return_labels=True)
+    cvae = vae.ConditionalVAE(latent_dim=2, hidden=(16,), seed=0)
+    vae.fit_conditional(cvae, x_all[:400], y_all[:400], epochs=2, progress=False, device="cpu")
+    explorers["class"] = W.class_explorer(cvae, n=3)
 """
 
 # What each state must show, from the explorer's results (numbers) and leaves (pictures).
@@ -143,7 +158,8 @@ def numbers(name, e, state):
     if name == "latent_point":
         z1, z2 = (e.controls[c].options[state[c]][0] for c in ("z1", "z2"))
         return [f"E[x | z = ({z1}, {z2})]"]
-    pair = list(e.results["path"])[state["pair"]]
+    if name == "class":
+        return []  # pictures only: checked against the leaves below
     return [f"t = {e.controls['t'].options[state['t']][0]}"]
 
 def own_digits(name, e, state):
@@ -199,9 +215,7 @@ def _run(cmd: list[str], what: str, **kwargs) -> subprocess.CompletedProcess:
     return proc
 
 
-@pytest.fixture(scope="session")
-def classic_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The venv's Python: Colab's pins, then this checkout's ``vae`` built as a wheel."""
+def _own_venv() -> Path:
     pins = _pins()
     python = VENV / "bin" / "python"
     stamp = VENV / ".pins-sha256"
@@ -219,6 +233,24 @@ def classic_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
             timeout=900,
         )
         stamp.write_text(digest)
+    return python
+
+
+@pytest.fixture(scope="session")
+def classic_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The venv's Python: Colab's pins, then this checkout's ``vae`` built as a wheel.
+
+    Where this checkout has ``book.colab_runtime`` (the Colab notebooks' test makes its venv with
+    it, from the same pins file), that one venv serves both tests, unless ``$VAE_CLASSIC_VENV``
+    names another; that test takes ``vae`` out again before it runs the install cell."""
+    try:
+        from book import colab_runtime
+    except ImportError:
+        colab_runtime = None
+    if colab_runtime is not None and "VAE_CLASSIC_VENV" not in os.environ:
+        python, isolation = colab_runtime.ensure(), []  # setuptools for the build: from PyPI
+    else:
+        python, isolation = _own_venv(), ["--no-build-isolation"]
     # vae as a reader gets it: a built wheel (a copy of the sources, so that the checkout
     # stays free of build/ and *.egg-info), no dependencies pulled or upgraded
     src = tmp_path_factory.mktemp("vae-src")
@@ -226,7 +258,7 @@ def classic_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(ROOT / name, src / name)
     shutil.copytree(ROOT / "src", src / "src", ignore=shutil.ignore_patterns("__pycache__"))
     _run(
-        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
+        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", *isolation]
         + ["--force-reinstall", str(src)],
         "installing vae into the classic venv",
         timeout=300,

@@ -268,7 +268,8 @@ def latent_dim_explorer(
 
     header = widgets.HTML(
         "<b>Latent-dimension explorer</b> (trained VAEs, estimated): move the slider to change M, "
-        "pick the number K of importance samples."
+        "pick the number K of importance samples. Look for: how the gap log p\u0302<sub>K</sub>"
+        " \u2212 ELBO changes with M and with K, and which coordinates turn red (collapsed)."
     )
     panels = [Panel(["M", "K"], numbers_leaf), Panel(["M"], image_leaf)]
     return make_explorer(controls, panels, header=header, results=results)

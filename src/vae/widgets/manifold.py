@@ -231,7 +231,8 @@ def latent_point_explorer(
     header = _header(
         "<b>Latent-space explorer</b> (M = 2): pick z<sub>1</sub> and z<sub>2</sub>; the digit "
         "is the decoder's mean at that point"
-        + ("; the cross shows where z lies among the held-out digits." if scatter else "."),
+        + ("; the cross shows where z lies among the held-out digits." if scatter else ".")
+        + " Try: cross from one cluster into the next, and go far out where no digit lies.",
         scatter,
     )
     return make_explorer(
@@ -336,7 +337,8 @@ def interpolation_explorer(
 
     header = _header(
         "<b>Interpolation</b>: pick two held-out digits and slide t from one posterior mean "
-        "to the other; the strip shows the whole path, the current t framed.",
+        "to the other; the strip shows the whole path, the current t framed. Look for: where "
+        "along the line the digit changes class, and whether it passes through a third one.",
         lines.scatter,
     )
     return make_explorer(

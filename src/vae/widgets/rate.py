@@ -226,7 +226,8 @@ def beta_explorer(
 
     header = widgets.HTML(
         "<b>\u03b2 explorer</b> (one VAE trained per \u03b2): move the slider to trade rate "
-        "against distortion."
+        "against distortion. Look for: where the red point sits on the grey lines of equal ELBO, "
+        "and what the reconstructions keep of each digit as \u03b2 grows."
     )
     panels = [Panel(["beta"], numbers_leaf), Panel(["beta"], image_leaf)]
     return make_explorer(controls, panels, header=header, results=dict(results))

@@ -60,7 +60,7 @@ def measure_latency(explorer: Explorer, n_updates: int = 50, seed: int = 0) -> L
     return LatencyStats(statistics.median(times), max(times), n_updates)
 
 
-def _chapter5_models() -> dict[int, Any]:
+def _latent_dim_models() -> dict[int, Any]:
     """The VAEs of chapter 5 (its settings: two hidden layers, 60 epochs), trained untimed."""
     x_train = vae.load_digits("train")
     models = {}
@@ -70,8 +70,8 @@ def _chapter5_models() -> dict[int, Any]:
     return models
 
 
-def _chapter7_models() -> dict[float, Any]:
-    """The VAEs of chapter 7 (M = 2, Categorical decoder, one per beta), trained untimed."""
+def _beta_models() -> dict[float, Any]:
+    """The beta explorer's VAEs (chapter 8: M = 2, Categorical, one per beta), trained untimed."""
     x_train = vae.load_digits("train")
     models = {}
     for beta in (0.3, 1.0, 3.0, 10.0):
@@ -85,8 +85,8 @@ def _chapter7_models() -> dict[float, Any]:
 def _explorers(smoke: bool) -> dict[str, Any]:
     if smoke:  # the book's explorers precompute dozens of figures: too slow for a smoke run
         return {"toy explorer (smoke)": _toy_explorer}
-    models = _chapter5_models()
-    betas = _chapter7_models()
+    models = _latent_dim_models()
+    betas = _beta_models()
     x_test, labels = vae.load_digits("test", return_labels=True)
     first = [int((labels == c).nonzero()[0]) for c in range(10)]
     pairs = [(0, 6), (1, 7), (3, 8), (4, 9), (2, 5)]

@@ -85,8 +85,13 @@ def kl_per_dimension(model: VAE, x: Tensor) -> Tensor:
     return kl_per_coordinate(model.encode(x)).mean(0)
 
 
+ACTIVE_MIN_KL = 0.05
+"""Nats: a latent coordinate is *active* when its KL to the prior, averaged over the evaluation
+data (:func:`kl_per_dimension`), is at least this; below, it is (nearly) collapsed."""
+
+
 @torch.no_grad()
-def active_units(model: VAE, x: Tensor, threshold: float = 0.05) -> Tensor:
+def active_units(model: VAE, x: Tensor, threshold: float = ACTIVE_MIN_KL) -> Tensor:
     """Which latent coordinates are active: those whose KL to the prior, averaged over ``x``
     (:func:`kl_per_dimension`), is at least ``threshold`` nats. Returns a boolean tensor [M].
 

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from vae.data import load_digits
-from vae.estimators import kl_per_dimension, log_marginal_is
+from vae.estimators import ACTIVE_MIN_KL, kl_per_dimension, log_marginal_is
 from vae.model import VAE
 from vae.plot import show_reconstructions_and_samples
 from vae.widgets.render import clear_data, figure_row, fmt, img_tag, numbers_html, png_bytes
@@ -28,12 +28,6 @@ from vae.widgets.stack import Explorer, Panel, make_explorer
 
 K_COLOURS = {1: "#8c8c8c", 10: "#8172b2", 100: "#dd8452", 1000: "#c44e52"}
 USED, COLLAPSED = "#1f77b4", "#d62728"  # matplotlib's C0 and C3
-
-ACTIVE_MIN_KL = 0.05
-"""Nats: a latent coordinate is *active* when its KL to the prior, averaged over the evaluation
-digits (:func:`~vae.estimators.kl_per_dimension`), is at least this; below, it is (nearly)
-collapsed. (Burda et al.'s criterion, Var_x E[z_m|x] > 0.01, counts coordinates carrying a few
-hundredths of a nat as active.)"""
 
 
 def active_coordinates(kl_per_dim: np.ndarray | Tensor) -> np.ndarray:

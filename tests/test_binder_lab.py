@@ -48,7 +48,6 @@ TIMEOUT_MS = 60_000
 RAW = [
     (re.compile(r"\{[\w:-]+\}`[^`]*`"), "a raw MyST role"),
     (re.compile(r"Not Found"), "a 'Not Found' marker of jupyterlab-myst"),
-    (re.compile(r"^\([\w:-]+\)=$", re.M), "a raw MyST target"),
 ]
 
 PANEL = "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
@@ -56,14 +55,16 @@ READY_JS = """() => {
   const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
   if (!w || !w.context || !w.context.isReady || !w.content || !w.content.widgets) return false;
   const md = w.content.widgets.filter(c => c.model.type === "markdown");
-  return md.length > 0 && md.every(c => c.rendered && c.node.querySelector(".jp-RenderedMarkdown"));
+  const shown = c => c.rendered && c.node.innerText.trim();  // the editor is display: none
+  return md.length > 0 && md.every(shown);
 }"""
 DIRTY_JS = "() => window.jupyterapp.shell.currentWidget.context.model.dirty"
 DONE_JS = """() => {
   const w = window.jupyterapp.shell.currentWidget;
   const kernel = w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!kernel && kernel.status === "idle" && w.content.widgets.every(
-    c => c.model.type !== "code" || (c.model.executionCount !== null && !c.promptNode.textContent.includes("*")));
+  const ran = c => c.model.type !== "code" ||
+    (c.model.executionCount !== null && !c.promptNode.textContent.includes("*"));
+  return !!kernel && kernel.status === "idle" && w.content.widgets.every(ran);
 }"""
 ERRORS_JS = """() => window.jupyterapp.shell.currentWidget.content.widgets
   .filter(c => c.model.type === "code")
@@ -87,6 +88,9 @@ def lab(colab_notebooks: Path, tmp_path_factory) -> dict:
     """JupyterLab serving a copy of the notebooks branch, set up as binder/postBuild does."""
     root = tmp_path_factory.mktemp("binder-repo") / "repo"
     shutil.copytree(colab_notebooks, root)
+    # What Binder runs in the image after installing binder/requirements.txt.
+    path = f"{BIN}{os.pathsep}{os.environ['PATH']}"
+    subprocess.run(["binder/postBuild"], cwd=root, check=True, env={**os.environ, "PATH": path})
     home = tmp_path_factory.mktemp("binder-home")
     settings = home / ".jupyter" / "labconfig" / "default_setting_overrides.json"
     settings.parent.mkdir(parents=True)

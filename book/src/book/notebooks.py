@@ -7,7 +7,8 @@ From the chapter sources and a built book (``make book``; ``make notebooks`` run
 * ``figures/``: the static figures the chapters show;
 * ``binder/``: the Binder environment of that branch: ``binder/requirements.txt`` and
   ``runtime.txt`` of the source branch, plus ``vae`` from the repository at the commit the
-  notebooks were made from (``--ref``, default ``$GITHUB_SHA``, else the source branch).
+  notebooks were made from (``--ref``, default ``$GITHUB_SHA``, else the source branch), and
+  ``binder/notebooks-branch/postBuild``.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def binder_requirements(repo: Repository, ref: str, root: Path = ROOT) -> str:
         "# Written by `make notebooks` (python -m book.notebooks) from the source branch's\n"
         f"# binder/requirements.txt, plus the package the notebooks were made with.\n{text}"
         f"vae @ {repo.package_source(ref)}\n"
+        f"vae-book @ {repo.package_source(ref)}#subdirectory=book\n"
     )
 
 
@@ -59,12 +61,13 @@ def write(
     build: Path = ROOT / "_build",
     repo: Repository | None = None,
     ref: str | None = None,
-    source: str | None = None,
+    sources: dict[str, str] | None = None,
 ) -> list[Path]:
     """Write the notebooks branch into ``out``; returns the notebooks' paths.
 
-    ``source`` is what the notebooks' install cell installs ``vae`` from (default: the
-    repository's branch); ``ref`` the commit Binder installs (default: the branch).
+    ``sources`` is where the notebooks' install cell installs the packages from (default: the
+    repository's branch; :func:`book.notebook.install_cell`); ``ref`` the commit Binder
+    installs (default: the branch).
     """
     book = BuiltBook.read(build)
     repo = repo or Repository.from_config()
@@ -72,7 +75,7 @@ def write(
     for chapter in chapters():
         target = out / chapter.relative_to(ROOT).with_suffix(".ipynb")
         target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(chapter_notebook(chapter, book, repo, source), target)
+        nbformat.write(chapter_notebook(chapter, book, repo, sources), target)
         written.append(target)
     shutil.copytree(
         ROOT / "figures",
@@ -82,6 +85,7 @@ def write(
     )
     (out / "binder").mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "binder" / "runtime.txt", out / "binder" / "runtime.txt")
+    shutil.copy(ROOT / "binder" / "notebooks-branch" / "postBuild", out / "binder" / "postBuild")
     (out / "binder" / "requirements.txt").write_text(binder_requirements(repo, ref or repo.branch))
     return written
 

@@ -4,13 +4,14 @@ Neither client runs myst-nb, Sphinx or sphinxcontrib-bibtex, and each notebook r
 so what the HTML gets from the whole book is written into the notebook from a built book
 (:class:`book.built.BuiltBook`):
 
-* a first cell installs the ``vae`` package where it is missing, leaving every installed package
-  as it is (:data:`INSTALL_CELL`);
+* a first cell installs the ``vae`` and ``book`` packages where they are missing, leaving every
+  installed package as it is (:data:`INSTALL_CELL`);
 * the MyST of the Markdown cells becomes plain Markdown (CommonMark, ``$`` math): ``{glue:text}``
-  roles become the book's numbers; ``{math}`` blocks ``$$`` blocks tagged with the HTML's equation
-  numbers; ``{eq}``/``{numref}`` the HTML's ``(3.4)``, ``Fig. 3.2``, ``Exercise 2.1``; ``{ref}``,
-  ``{doc}`` and ``{cite}`` links into the published HTML book, citations with its labels
-  (``[KW13]``); exercises, solutions and admonitions block quotes; API roles code;
+  roles become the book's numbers; ``{math}`` and ``$$`` blocks ``equation*`` environments, tagged
+  with the HTML's equation numbers (:func:`display_math`); ``{eq}``/``{numref}`` the HTML's
+  ``(3.4)``, ``Fig. 3.2``, ``Exercise 2.1``; ``{ref}``, ``{doc}`` and ``{cite}`` links into the
+  published HTML book, citations with its labels (``[KW13]``); exercises, solutions and
+  admonitions block quotes; API roles code;
 * after each cell whose output is a numbered figure (``mystnb.figure`` metadata), a Markdown cell
   with its number and caption; the figure itself is stored as the cell's output (from the book's
   execution), so the notebook shows it before it runs;
@@ -21,6 +22,7 @@ so what the HTML gets from the whole book is written into the notebook from a bu
 from __future__ import annotations
 
 import ast
+import json
 import posixpath
 import re
 from dataclasses import dataclass
@@ -34,72 +36,11 @@ import yaml
 from book.built import BuiltBook
 from book.repository import Repository
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HIDDEN_TITLE = "Hidden in the book: set-up, checks, or the numbers the text quotes"
-INSTALL_TITLE = "Install the book's package vae (Colab); elsewhere it is already installed"
-
-# The notebooks' first cell. `SOURCE` is what pip installs vae from (the repository at its
-# branch). It installs vae with --no-deps, then only those of vae's requirements (with the
-# widgets extra) that are not installed at all, constrained to the versions already installed:
-# no installed package changes, so the running kernel needs no restart. A failed install stops
-# "Run all" with a message saying what to do, not pip's traceback.
-INSTALL_CELL = """\
-#@title {title}
-import importlib.metadata as metadata
-import importlib.util
-import re
-import subprocess
-import sys
-import tempfile
-
-SOURCE = "{source}"
-
-
-class VaeNotInstalled(Exception):
-    def _render_traceback_(self):  # IPython shows this message instead of a traceback
-        return [str(self)]
-
-
-def pip(*args):
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    return subprocess.run([*cmd, *args], capture_output=True, text=True)
-
-
-if importlib.util.find_spec("vae") is None:
-    done = pip("--no-deps", f"vae @ {{SOURCE}}")
-    if done.returncode != 0:
-        said = (done.stderr + done.stdout).strip().splitlines() or ["(no message)"]
-        why = [line.strip() for line in said if re.search(r"fatal:|ERROR:|No such", line)]
-        raise VaeNotInstalled(
-            "Could not install the book's package vae from {url}, branch {branch}.\\n"
-            f"pip: {{(why or said)[-1]}}\\n"
-            "The notebooks install it from that repository and branch. If they are not"
-            " published yet (or are private), publish them first, or install the package from a"
-            " copy of the repository (`pip install --no-deps /path/to/the/repository`), then run"
-            " this notebook again."
-        )
-    importlib.invalidate_caches()
-    wanted = [r for r in metadata.requires("vae") or [] if "extra" not in r or "widgets" in r]
-    missing = []
-    for requirement in wanted:
-        try:
-            metadata.version(re.match(r"[A-Za-z0-9_.-]+", requirement)[0])
-        except metadata.PackageNotFoundError:
-            missing.append(requirement.split(";")[0].strip())
-    if missing:  # pinned to what is installed: nothing installed moves
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as pins:
-            for dist in metadata.distributions():
-                if dist.metadata["Name"]:
-                    pins.write(f"{{dist.metadata['Name']}}=={{dist.version}}\\n")
-        done = pip("-c", pins.name, *missing)
-        if done.returncode != 0:
-            raise VaeNotInstalled(f"vae is installed, but not its requirements {{missing}}:\\n"
-                                  + done.stderr.strip()[-1500:])
-    print(f"Installed vae {{metadata.version('vae')}} from {{SOURCE}}"
-          + (f", and the missing {{', '.join(missing)}}" if missing else "")
-          + "; no installed package was changed.")
-else:
-    print(f"vae {{metadata.version('vae')}} is already installed: nothing to do.")"""
+INSTALL_TITLE = "Install the book's packages vae and book (Colab); elsewhere they are already there"
+INSTALL_CELL = Path(__file__).with_name("install_cell.py")
+"""The notebooks' first cell, with its ``REPOSITORY`` and ``PACKAGES`` lines written per book."""
 
 OPENING = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}[ \t]*(?P<arg>.*)$")
 ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<content>[^`]+)`")
@@ -156,9 +97,33 @@ def split_options(body: list[str]) -> tuple[dict[str, Any], list[str]]:
     return options, body[i:]
 
 
+def display_math(tex: str, tag: str | None = None) -> list[str]:
+    """A display equation, numbered as in the HTML (``tag``) or not at all.
+
+    An ``equation*`` environment rather than ``$$``: Colab's and JupyterLab's Markdown render
+    both, but jupyterlab-myst numbers every ``$$`` block per notebook, (1), (2), beside the
+    book's own numbers; it leaves ``equation*`` unnumbered (mystmd's math transform)."""
+    tex = tex.strip("\n") + (f" \\tag{{{tag}}}" if tag else "")
+    return ["\\begin{equation*}", tex, "\\end{equation*}"]
+
+
+def _dollar_blocks(text: str) -> str:
+    """``$$`` display blocks (MyST's dollarmath; unnumbered in the HTML) as :func:`display_math`."""
+    out, lines, i = [], text.split("\n"), 0
+    while i < len(lines):
+        if lines[i].strip() == "$$" and "$$" in (line.strip() for line in lines[i + 1 :]):
+            j = next(k for k in range(i + 1, len(lines)) if lines[k].strip() == "$$")
+            out.extend(display_math("\n".join(lines[i + 1 : j])))
+            i = j + 1
+        else:
+            out.append(lines[i])
+            i += 1
+    return "\n".join(out)
+
+
 def myst_to_markdown(text: str, ctx: Context) -> str:
-    """MyST Markdown of one cell to plain Markdown (CommonMark, ``$`` math)."""
-    text = TARGET.sub("", text)
+    """MyST Markdown of one cell to plain Markdown (CommonMark, ``$`` math, ``equation*``)."""
+    text = _dollar_blocks(TARGET.sub("", text))
     text = "\n".join(line for line in text.split("\n") if not line.startswith("% "))
     out: list[str] = []
     lines = text.split("\n")
@@ -195,8 +160,7 @@ def directive(name: str, arg: str, options: dict, body: list[str], ctx: Context)
     content = myst_to_markdown("\n".join(body), ctx).strip("\n")
     if name == "math":
         label = options.get("label")
-        tag = f" \\tag{{{ctx.number(label).strip('()')}}}" if label else ""
-        return ["$$", content + tag, "$$"]
+        return display_math(content, ctx.number(label).strip("()") if label else None)
     if name == "exercise":
         number = ctx.number(options["label"]) if "label" in options else "Exercise"
         return quote(number + (f" ({arg})" if arg else ""), content)
@@ -269,15 +233,25 @@ def role(name: str, content: str, ctx: Context) -> str:
     raise ctx.fail(f"no plain-Markdown form for the {{{name}}} role")
 
 
-def install_cell(repo: Repository, source: str | None = None) -> nbformat.NotebookNode:
-    """The first cell: installs ``vae`` from ``source`` (default: the repository's branch)."""
-    code = INSTALL_CELL.format(
-        title=INSTALL_TITLE,
-        source=source or repo.package_source(),
-        url=repo.url,
-        branch=repo.branch,
-    )
-    cell = nbformat.v4.new_code_cell(code)
+def install_cell(repo: Repository, sources: dict[str, str] | None = None) -> nbformat.NotebookNode:
+    """The first cell (:data:`INSTALL_CELL`): installs ``vae`` and ``book`` (distribution
+    ``vae-book``, in ``book/``) from the repository's branch, or from ``sources`` (import name
+    -> a pip requirement's URL, e.g. wheels for a test)."""
+    packages = {
+        "vae": f"vae @ {repo.package_source()}",
+        "book": f"vae-book @ {repo.package_source()}#subdirectory=book",
+    }
+    for name, url in (sources or {}).items():
+        packages[name] = packages[name].split(" @ ")[0] + f" @ {url}"
+    code = INSTALL_CELL.read_text(encoding="utf-8")
+    lines = code.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("REPOSITORY = "):
+            lines[i] = f"REPOSITORY = {json.dumps(repo.url + ', branch ' + repo.branch)}"
+        elif line.startswith("PACKAGES: "):
+            pairs = "".join(f"\n    {json.dumps(k)}: {json.dumps(v)}," for k, v in packages.items())
+            lines[i] = f"PACKAGES = {{{pairs}\n}}"
+    cell = nbformat.v4.new_code_cell("\n".join([f"#@title {INSTALL_TITLE}", *lines]))
     cell.metadata.update({"cellView": "form", "jupyter": {"source_hidden": True}})
     return cell
 
@@ -297,11 +271,11 @@ def chapter_notebook(
     chapter: Path,
     book: BuiltBook,
     repo: Repository,
-    source: str | None = None,
+    sources: dict[str, str] | None = None,
 ) -> nbformat.NotebookNode:
     """The chapter as a notebook for Colab and Binder (see the module docstring).
 
-    ``source`` is what the install cell installs ``vae`` from (default: the repository).
+    ``sources``: where the install cell installs the packages from (:func:`install_cell`).
     """
     docname = chapter.resolve().relative_to(ROOT).with_suffix("").as_posix()
     ctx = Context(docname, book, repo)
@@ -312,7 +286,7 @@ def chapter_notebook(
         raise ctx.fail(str(err)) from None
     code = [c for c in nb.cells if c.cell_type == "code"]
     outputs = {id(c): _figure_outputs(e) for c, e in zip(code, executed, strict=True)}
-    cells = [install_cell(repo, source)]
+    cells = [install_cell(repo, sources)]
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = myst_to_markdown(cell.source, ctx).strip("\n")
@@ -323,6 +297,7 @@ def chapter_notebook(
             cell.source = f"#@title {HIDDEN_TITLE}\n{cell.source}"
             cell.metadata["cellView"] = "form"
             cell.metadata["jupyter"] = {"source_hidden": True, "outputs_hidden": True}
+            cell.metadata["collapsed"] = True  # outputs_hidden as nbformat < 4.5 says it
         figure = cell.metadata.get("mystnb", {}).get("figure")
         if cell.cell_type == "code" and figure:
             cell.outputs = outputs[id(cell)]
@@ -335,8 +310,10 @@ def chapter_notebook(
     nb.cells = cells
     nb.metadata.pop("jupytext", None)
     nb.metadata["colab"] = {"provenance": []}
+    # As ipykernel's kernelspec names itself (JupyterLab rewrites any other display name on
+    # open); binder/notebooks-branch/postBuild adds the kernel's language_info likewise.
     nb.metadata["kernelspec"] = {
-        "display_name": "Python 3",
+        "display_name": "Python 3 (ipykernel)",
         "language": "python",
         "name": "python3",
     }

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]  # the checkout (book/ is installed editable)
 COLAB = "https://colab.research.google.com"
 BINDER = "https://mybinder.org"
 _GITHUB = re.compile(

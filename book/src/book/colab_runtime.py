@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PINS = ROOT / "tools" / "colab-runtime.txt"
 DEFAULT_DIR = Path(os.environ.get("VAE_COLAB_VENV", "/work/venvs/colab"))
 PYTHON = "3.11"  # stand-in for Colab's 3.13 (tools/colab-runtime.txt)

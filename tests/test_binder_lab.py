@@ -111,7 +111,8 @@ def lab(colab_notebooks: Path, tmp_path_factory) -> dict:
         "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
         "JUPYTER_DATA_DIR": str(home / ".local/share/jupyter"),
         "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "PYTHONPATH": str(ROOT / "src"),  # Binder installs vae; here the kernel imports ours
+        # Binder installs vae and book; here the kernel imports this checkout's.
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "book" / "src")]),
     }
     log = home / "lab.log"
     with log.open("w") as out:

@@ -13,6 +13,7 @@ the repository the build runs in. Thebe keeps running the page's cells on the so
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -20,16 +21,19 @@ from book.repository import Repository
 
 
 def _repository(app: Any) -> Repository:
-    url = app.config.html_theme_options.get("repository_url", "")
-    branch = app.config.html_theme_options.get("repository_branch") or "main"
-    org_repo = os.environ.get("GITHUB_REPOSITORY") or url
-    return Repository.from_config(
-        {
-            "repository": {"url": url, "branch": branch},
-            "sphinx": {"config": {"colab_branch": app.config.colab_branch}},
-        },
-        org_repo=org_repo,
-    )
+    options = app.config.html_theme_options
+    url = os.environ.get("GITHUB_REPOSITORY") or options.get("repository_url", "")
+    return _parsed(url, options.get("repository_branch") or "main", app.config.colab_branch)
+
+
+@functools.cache
+def _parsed(url: str, branch: str, notebooks_branch: str) -> Repository:
+    """The book's repository, parsed once per build rather than once per page."""
+    config = {
+        "repository": {"url": url, "branch": branch},
+        "sphinx": {"config": {"colab_branch": notebooks_branch}},
+    }
+    return Repository.from_config(config)
 
 
 def _repository_from_environment(app: Any, config: Any) -> None:

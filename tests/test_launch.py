@@ -238,7 +238,7 @@ def test_notebooks_install_vae_first_from_the_repository_and_only_where_it_is_mi
         exec(compile(first.source, "install cell", "exec"), namespace)
     finally:
         subprocess.run = real
-    assert "is already installed: nothing to do" in capsys.readouterr().out
+    assert "are already installed: nothing to do" in capsys.readouterr().out
 
 
 def test_notebooks_branch_has_its_own_binder_environment(

@@ -2,8 +2,8 @@
 
 ``python -m book.colab_runtime [DIR]`` makes (or reuses) it; the tests call :func:`ensure`.
 It is reused while the pins file is unchanged (its hash is stored in the venv). It holds
-Colab's versions of what the book's notebooks touch, and not ``vae``: the notebooks' install
-cell puts it there, and :func:`remove_vae` takes it out again. The torch wheel comes from
+Colab's versions of what the book's notebooks touch, and not ``vae`` or ``vae-book``: the
+notebooks' install cell puts them there, and :func:`remove_vae` takes them out again. The torch wheel comes from
 ``$VAE_TORCH_WHEELS`` (default ``/opt/wheels``) when it holds one, else from the index.
 """
 
@@ -87,9 +87,9 @@ def freeze(py: Path) -> dict[str, str]:
 
 
 def remove_vae(py: Path) -> None:
-    """Uninstall ``vae`` from the venv (the state of a fresh Colab runtime)."""
+    """Uninstall ``vae`` and ``vae-book`` from the venv (the state of a fresh Colab runtime)."""
     subprocess.run(
-        [str(py), "-m", "pip", "uninstall", "--quiet", "--yes", "vae"],
+        [str(py), "-m", "pip", "uninstall", "--quiet", "--yes", "vae", "vae-book"],
         check=True,
         capture_output=True,
         env=environment(),

@@ -3,8 +3,9 @@
 ``python -m book.colab_runtime [DIR]`` makes (or reuses) it; the tests call :func:`ensure`.
 It is reused while the pins file is unchanged (its hash is stored in the venv). It holds
 Colab's versions of what the book's notebooks touch, and not ``vae`` or ``vae-book``: the
-notebooks' install cell puts them there, and :func:`remove_vae` takes them out again. The torch wheel comes from
-``$VAE_TORCH_WHEELS`` (default ``/opt/wheels``) when it holds one, else from the index.
+notebooks' install cell puts them there, and :func:`remove_vae` takes them out again. The
+torch wheel comes from ``$VAE_TORCH_WHEELS`` (default ``/opt/wheels``) when it holds one, else
+from the index.
 """
 
 from __future__ import annotations

@@ -212,7 +212,7 @@ def expected(doc: str, built: BuiltBook, nb: nbformat.NotebookNode) -> dict[str,
     ]
     cites = sorted(
         {
-            f"[{label}]"
+            label
             for key, (label, *_) in built.citations.items()
             if re.search(rf"\{{cite[:pt]*\}}`[^`]*\b{re.escape(key)}\b", source)
         }

@@ -14,15 +14,15 @@ AXE    := tests/vendor/axe.min.js
 FORCE  ?= 0
 PYTEST_ARGS ?=
 
-.PHONY: help venv vendor book test bench figures notebooks lab clean distclean
+.PHONY: help venv vendor book test unit bench figures notebooks lab clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 venv: $(STAMP) ## create .venv and install requirements-dev.txt (reused while unchanged)
 
-# Re-install only when a requirements file or pyproject.toml is newer than the stamp.
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+# Re-install only when a requirements file or a pyproject.toml is newer than the stamp.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml book/pyproject.toml
 	@test -x $(BIN)/python || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
@@ -37,14 +37,21 @@ $(VENDOR): tools/vendor_js.sh
 $(AXE): tools/vendor_js.sh
 	tools/vendor_js.sh --test
 
-# Chapters execute through jupyter-cache; tools/build_book.sh clears the cache when src/vae
-# or requirements.txt changed. FORCE=1 re-executes every chapter regardless.
+# Chapters execute through jupyter-cache; tools/build_book.sh clears the cache when the digest
+# of src/vae or requirements.txt changed. FORCE=1 re-executes every chapter regardless.
 book: $(STAMP) $(VENDOR) ## build the HTML book into _build/html (-W: any warning fails)
 	tools/build_book.sh $(if $(filter 1,$(FORCE)),--force)
 
-test: $(STAMP) $(AXE) ## ruff, unit tests, every chapter through nbval, and a fresh -W book build
+test: $(STAMP) $(AXE) ## ruff, mypy, unit tests, every chapter through nbval, and a fresh -W book build
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+unit: $(STAMP) ## the fast part of `make test`: ruff, mypy, tests/unit and tests/book
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest tests/unit tests/book $(PYTEST_ARGS)
 
 bench: $(STAMP) $(VENDOR) ## benchmarks: speed vs plain PyTorch and Pyro, quality, estimator cost, book (benchmarks/results/)
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
@@ -70,7 +77,7 @@ figures: $(STAMP) ## regenerate figures/*.png from figures/make_figures.py
 	$(BIN)/python figures/make_figures.py
 
 clean: ## remove build outputs, the execution cache and vendored JS (keeps .venv)
-	rm -rf _build _static/vendor tests/vendor .pytest_cache .ruff_cache
+	rm -rf _build _static/vendor tests/vendor .pytest_cache .ruff_cache .mypy_cache
 	find . -path ./.venv -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
 
 distclean: clean ## clean, and remove .venv

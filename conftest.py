@@ -9,8 +9,9 @@ Python running pytest); both are in ``addopts`` in ``pyproject.toml``. The numbe
 are pinned by ``assert`` statements in cells tagged ``remove-cell`` in the chapters: hidden in
 the book, executed here and by the book build.
 
-One chapter: ``pytest chapters/03-elbo.md``. The fixtures of the book-build tests are in
-``tests/conftest.py``.
+One chapter: ``pytest chapters/03-elbo.md``. The chapters are those of ``_toc.yml``
+(:func:`book.toc.chapters`); markers are declared in ``pyproject.toml``. The fixtures of the
+book-build tests are in ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -23,41 +24,15 @@ from pathlib import Path
 import jupytext
 import pytest
 
-CHAPTERS = Path(__file__).resolve().parent / "chapters"
+from book.toc import chapters
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "browser: headless chromium on the built book; deselect with -m 'not browser'"
-    )
-    config.addinivalue_line(
-        "markers", "binder: builds a fresh Binder-like environment (slow); -m 'not binder'"
-    )
-    config.addinivalue_line(
-        "markers", "book: builds the whole Jupyter Book (slow); deselect with -m 'not book'"
-    )
-    config.addinivalue_line(
-        "markers",
-        "colab: runs the Colab notebooks in a fresh bare environment (slow); -m 'not colab'",
-    )
-    config.addinivalue_line(
-        "markers", "lab: starts `make lab` (JupyterLab) on localhost; deselect with -m 'not lab'"
-    )
-
-
-def has_jupytext_header(path: Path) -> bool:
-    """Whether ``path`` is a MyST notebook (front matter with a ``jupytext:`` key)."""
-    text = path.read_text(encoding="utf-8")
-    end = text.find("\n---", 3)
-    return text.startswith("---") and end != -1 and "jupytext:" in text[:end]
+ROOT = Path(__file__).resolve().parent
+CHAPTERS = frozenset(chapters(ROOT))
+"""The chapters that execute, from ``_toc.yml`` (the list the book build uses too)."""
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if (
-        file_path.suffix == ".md"
-        and file_path.parent.resolve() == CHAPTERS
-        and has_jupytext_header(file_path)
-    ):
+    if file_path.suffix == ".md" and file_path.resolve() in CHAPTERS:
         return Chapter.from_parent(parent, path=file_path)
     return None
 

@@ -26,8 +26,10 @@
  * is not an option and left the display out of sync); toggle buttons say which one is pressed
  * (aria-pressed) and form a named group. A control with the class
  * `vae-enabled-by-<name>-<index>` is disabled unless button <index> of the explorer's
- * `vae-control-<name>` toggle buttons is the pressed one (the std slider of chapter 3 only
- * matters for the "scaled std" q). Focus ring and touch targets are in vae-book.css.
+ * `vae-control-<name>` toggle buttons is the pressed one (the KL-gap explorer's std slider
+ * only matters for the "scaled std" q). Focus ring and touch targets are in vae-book.css.
+ * All of this runs in the book only; in a notebook (JupyterLab, Colab, classic Notebook) the
+ * explorers work without it (src/vae/widgets/stack.py).
  */
 (function () {
   "use strict";

@@ -59,13 +59,11 @@ def snapshot(dest: Path) -> int:
 
 
 def _own_package(book: Path) -> dict[str, str]:
-    """``PYTHONPATH`` that makes the kernels import the snapshot's ``vae`` (``book/src``), not
-    the package the venv has installed in editable mode from the checkout."""
-    return {
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(book / "src"), os.environ.get("PYTHONPATH")])
-        )
-    }
+    """``PYTHONPATH`` that makes the kernels import the snapshot's ``vae`` and ``book``
+    (``<snapshot>/src``, ``<snapshot>/book/src``), not those the venv has installed in editable
+    mode from the checkout."""
+    own = [str(book / "src"), str(book / "book" / "src")]
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [*own, os.environ.get("PYTHONPATH")]))}
 
 
 def _build(book: Path, jb: str, extra_env: dict[str, str] | None = None) -> tuple[float, int, str]:
@@ -98,16 +96,17 @@ def chapter_times(book: Path) -> dict[str, float | None]:
 
 def chapter_alone_times(book: Path) -> dict[str, float]:
     """Seconds to run each chapter top to bottom in a fresh kernel, one at a time and with no
-    stored models to load (``VAE_FIT_CACHE`` unset): what a reader who runs it live waits."""
+    stored models to load (``book.trained`` pointed at an empty folder): what a reader who runs
+    it live waits."""
     import jupytext
     from nbclient import NotebookClient
 
-    saved = {k: os.environ.get(k) for k in ("VAE_FIT_CACHE", "PYTHONPATH")}
-    os.environ.pop("VAE_FIT_CACHE", None)
+    saved = {k: os.environ.get(k) for k in ("BOOK_TRAINED_DIR", "PYTHONPATH")}
     os.environ.update(_own_package(book))
     out = {}
     try:
         for path in sorted((book / "chapters").glob("0*.md")):
+            os.environ["BOOK_TRAINED_DIR"] = tempfile.mkdtemp(prefix="vae-bench-trained-")
             nb = jupytext.read(path)
             client = NotebookClient(
                 nb,

@@ -159,7 +159,7 @@ def run(
     )
 
     for m in latent_dims:
-        lin = LinearGaussian.fit(deq_train, m)
+        lin = LinearGaussian.max_likelihood(deq_train, m)
         values = _dequantized_mean(lin.log_marginal, x_test, deq_draws, seed=1)
         rows.append(
             _row(

@@ -198,7 +198,7 @@ def held_out_elbo(model: VAE, x_test: torch.Tensor, n_samples: int) -> float:
     model = model.cpu().eval()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(1234)
-        return float(model.elbo(x_test, n_samples=n_samples).elbo.mean())
+        return float(model.elbo(x_test, n_samples=n_samples).mean())
 
 
 def run(

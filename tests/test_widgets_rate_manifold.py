@@ -3,6 +3,8 @@ match the model, and refusal of models they cannot show."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -34,7 +36,7 @@ def test_beta_results_split_the_negative_elbo_into_rate_and_distortion(beta_mode
     for beta, r in res.items():
         torch.manual_seed(0)
         with torch.no_grad():
-            terms = beta_models[beta].elbo(XT[:20], n_samples=10)
+            terms = beta_models[beta].elbo_terms(XT[:20], n_samples=10)
         torch.testing.assert_close(r.rate, terms.kl.mean().item(), rtol=1e-5, atol=1e-5)
         distortion = -terms.log_likelihood.mean().item()
         torch.testing.assert_close(r.distortion, distortion, rtol=1e-5, atol=1e-5)
@@ -93,6 +95,49 @@ def test_latent_space_views_refuse_other_latent_dims_and_mismatched_names(model2
         W.interpolation_explorer(model2, XT[:3], [(0, 1)], names=["a"])
     with pytest.raises(ValueError, match="trained models"):
         W.beta_explorer()
+
+
+def test_latent_point_explorer_marks_the_chosen_z_on_the_scatter_of_posterior_means(model2):
+    labels = torch.arange(len(XT)) % 10
+    e = W.latent_point_explorer(model2, torch.linspace(-1, 1, 3), x=XT, labels=labels)
+    header = e.widget.children[0].value
+    assert header.count("<style>") == 1 and "background: url(data:image/png;base64," in header
+    crosses = set()
+    for state in W.all_states(e):
+        e.select(**state)
+        (leaf,) = e.visible_leaves()
+        assert "role='img'" in leaf.value and "<svg" in leaf.value
+        assert "data:image/png" in leaf.value  # the digit; the scatter is the header's
+        assert len(leaf.value) < 3000  # the scatter picture is not repeated per state
+        crosses.add(re.search(r"<path d='([^']+)'", leaf.value).group(1))
+    assert len(crosses) == 9  # one place per z
+    # z1 grows to the right, z2 upwards (SVG y grows downwards)
+    e.select(z1=0, z2=0)
+    x0, y0 = _cross(e)
+    e.select(z1=2, z2=2)
+    x1, y1 = _cross(e)
+    assert x1 > x0 and y1 < y0
+
+
+def _cross(e) -> tuple[float, float]:
+    (leaf,) = e.visible_leaves()
+    d = re.search(r"<path d='M([\d.-]+) ([\d.-]+)L", leaf.value)
+    return float(d.group(1)), float(d.group(2))
+
+
+def test_interpolation_shows_every_frame_and_the_line_in_z(model2):
+    labels = torch.arange(len(XT)) % 10
+    e = W.interpolation_explorer(
+        model2, XT[:3], [(0, 2)], names=["a", "b", "c"], steps=5, x_scatter=XT, labels=labels
+    )
+    z = e.results["z"][0, 2]
+    with torch.no_grad():
+        mu = model2.encode(XT[[0, 2]]).mean
+    torch.testing.assert_close(z[[0, -1]], mu)
+    e.select(t=3)
+    ends, path = e.visible_leaves()
+    assert path.value.count("frame ") == 5 and path.value.count("solid #d62728") == 1
+    assert "<line " in path.value and "t = 0.75" in path.value
 
 
 def _png_payloads(html: str) -> list[bytes]:

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Build the HTML book, failing on any warning or cell error.
+# Build the HTML book, failing on any warning or cell error (`make book` runs this).
 #
 #   tools/build_book.sh [--force] [--output DIR]
 #
-# Execution: _config.yml uses `execute_notebooks: cache`, so a warm rebuild re-executes only
-# chapters whose code changed. jupyter-cache keys a notebook on its code cells alone, so
-# this script also keys the cache on the `vae` package: when any file in src/vae (or
-# requirements.txt) changed since the cache was last filled, or with --force, it deletes
-# the jupyter-cache and every chapter executes again. --output DIR builds into DIR/_build
-# with its own (empty) cache: a fully fresh build, as the book test does.
-# Sphinx re-reads every page (--all) unless the previous build of the folder was clean.
+# What a Makefile cannot say: the chapters execute into the jupyter-cache two at a time first
+# (myst-nb alone would run them one after another), and that cache is keyed on the `vae`
+# package too, which jupyter-cache (code cells only) does not see: when the digest of src/vae
+# or requirements.txt (`python -m book.digest`) changed, or with --force, the cache is cleared.
+# --output DIR builds into DIR/_build with its own empty cache (the book test's fresh build).
+# Trained models are shared between chapters by `book.trained` (in $build/.trained), whatever
+# the order in which the chapters run.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,57 +27,34 @@ done
 
 JB="${JUPYTER_BOOK:-$ROOT/.venv/bin/jupyter-book}"
 [[ -x "$JB" ]] || JB="$(command -v jupyter-book)"
-
-# Vendor the JavaScript when missing or older than the script that pins its versions.
+BIN="$(dirname "$JB")"
 [[ _static/vendor/VERSIONS -nt tools/vendor_js.sh ]] || tools/vendor_js.sh
 
 build="${output:-$ROOT}/_build"
 cache="$build/.jupyter_cache"
 keyfile="$build/.vae-package.sha256"
-package_key() {
-    { find src/vae -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | sort -z \
-        | xargs -0 sha256sum; sha256sum requirements.txt; } | sha256sum | cut -d' ' -f1
-}
+package_key() { "$BIN/python" -m book.digest requirements.txt; }
 key="$(package_key)"
-if [[ $force == 1 ]]; then
-    echo "build_book: --force: clearing $cache"
-    rm -rf "$cache"
-elif [[ -d $cache && "$(cat "$keyfile" 2>/dev/null)" != "$key" ]]; then
-    echo "build_book: src/vae or requirements.txt changed: clearing $cache (chapters re-execute)"
+if [[ $force == 1 || ( -d $cache && "$(cat "$keyfile" 2>/dev/null)" != "$key" ) ]]; then
+    echo "build_book: clearing $cache (--force, or src/vae or requirements.txt changed)"
     rm -rf "$cache"
     force=1  # and Sphinx must re-read every page, or it keeps the old outputs
 fi
-# From here on the cache only holds executions against this package state.
 mkdir -p "$build"
 echo "$key" > "$keyfile"
 # If the package changes while the build runs, the cache may mix both states: forget the key.
 trap '[[ "$(package_key)" == "$key" ]] || rm -f "$keyfile"' EXIT
 
-# Execute the chapters into the jupyter-cache first, two (one per core) at a time: myst-nb
-# would execute them one after another while Sphinx reads. It then finds each one cached
-# (same code cells) and executes nothing; a chapter that failed here has no cache entry, so
-# myst-nb runs it again and reports the error. Trained models are shared through
-# $VAE_FIT_CACHE (vae.cache): a chapter that trains a model an earlier one trained (same
-# model, data and settings) loads it. The two workers take the chapters in the order of
-# `longest_first` (their execution times in benchmarks/results, longest first, so that both
-# finish at about the same time; chapters not listed go last), which also runs chapter 2
-# before chapter 4 and chapter 5 before chapter 6, which train a model of those again.
-export VAE_FIT_CACHE="$build/.fit-cache"
+# Execute the chapters (from _toc.yml) into the jupyter-cache, two at a time. myst-nb then
+# finds each one cached and executes nothing; a chapter that failed here has no cache entry,
+# so myst-nb runs it again and reports the error.
 export JUPYTERCACHE="$cache"
-[[ $force == 1 ]] && rm -rf "$VAE_FIT_CACHE"
-JCACHE="$(dirname "$JB")/jcache"
-[[ -x "$JCACHE" ]] || JCACHE="$(command -v jcache)"
-longest_first="05-beyond 02-encoder 07-likelihood 04-sgd 03-elbo 08-rate-distortion
-    06-full-covariance 01-latent-variable-models"
-mapfile -t chapters < <(
-    cd "$ROOT" && grep -l '^jupytext:' chapters/0*.md | sort \
-        | awk -v order="$longest_first" 'BEGIN { n = split(order, o); for (i = 1; i <= n; i++) rank[o[i]] = i }
-              { r = n + 1; for (c in rank) if (index($0, "/" c ".md")) r = rank[c]; print r, $0 }' \
-        | sort -s -k1,1n | cut -d' ' -f2-
-)
+export BOOK_TRAINED_DIR="$build/.trained"  # book.trained: models shared by the chapters
+[[ $force == 1 && -n $output ]] && rm -rf "$BOOK_TRAINED_DIR"
+mapfile -t chapters < <("$BIN/python" -m book.toc "$ROOT")
 pre=$SECONDS
-"$JCACHE" notebook add --reader myst_nb_md "${chapters[@]}" >/dev/null <<< y  # y: create the cache
-"$JCACHE" project execute --executor local-parallel --timeout 600 || true
+"$BIN/jcache" notebook add --reader myst_nb_md "${chapters[@]}" >/dev/null <<< y  # y: create
+"$BIN/jcache" project execute --executor local-parallel --timeout 600 || true
 echo "build_book: executed the chapters in $((SECONDS - pre)) s"
 
 # Sphinx re-reads only changed pages on a warm build, so a page's warnings are reported only

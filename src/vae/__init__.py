@@ -1,22 +1,26 @@
-"""vae: the companion package of the executable book on variational autoencoders.
+"""vae: variational autoencoders and the exact models beside them, in PyTorch.
 
 One module per idea:
 
 * :mod:`vae.data` -- the scikit-learn digits as float tensors of counts, with a fixed split;
 * :mod:`vae.nn` -- the multilayer perceptrons inside the encoder and the decoders;
+* :mod:`vae.gaussian` -- diagonal and full Gaussians over latent vectors, N(0, I), their KL;
+* :mod:`vae.counts` -- Binomial and Categorical distributions over the counts 0..n;
 * :mod:`vae.encoder` -- q_phi(z|x) = N(mu, diag(sigma^2)), the net outputs (mu, log sigma);
 * :mod:`vae.decoder` -- p_theta(x|z): Binomial(16, p) or Categorical(17) for counts, Bernoulli for
   binary data, Gaussian for continuous data;
+* :mod:`vae.latent_model` -- the protocol every model follows, and the ELBO's terms;
 * :mod:`vae.model` -- :class:`VAE` with its per-datapoint ELBO;
-* :mod:`vae.estimators` -- importance-sampled log p(x), the KL gap, active units, gradients;
 * :mod:`vae.linear` -- the linear-Gaussian model, where log p(x), p(z|x) and the gap are exact;
+* :mod:`vae.estimators` -- importance-sampled log p(x), the estimated KL gap, active units;
+* :mod:`vae.gradients` -- reparameterization and score-function gradients of the ELBO;
 * :mod:`vae.inference` -- per-datapoint inference and the amortization gap;
-* :mod:`vae.quadrature` -- exact log p(x) by quadrature when M <= 2;
+* :mod:`vae.quadrature` -- exact log p(x), ELBO and posterior by quadrature when M <= 2;
 * :mod:`vae.train` -- seeded minibatch Adam on the negative ELBO;
-* :mod:`vae.cache` -- an on-disk cache of trained models for the book build (opt-in);
-* :mod:`vae.plot` -- image grids and Gaussian ellipses for the figures;
-* :mod:`vae.glue` -- the numbers the prose quotes (myst-nb glue), shown in a live notebook too;
-* :mod:`vae.widgets` -- the book's interactive explorers, which also work in the static HTML
+* :mod:`vae.conditional` -- the conditional VAE of p(x | y), and its training loop;
+* :mod:`vae.checks` -- input checks, and the one switch that turns them off;
+* :mod:`vae.plot` -- image grids and Gaussian ellipses for figures;
+* :mod:`vae.widgets` -- interactive explorers that also work in static HTML
   (needs ``ipywidgets``; imported on its own, ``import vae.widgets``).
 
 All log-densities are in nats.
@@ -24,12 +28,14 @@ All log-densities are in nats.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from vae.conditional import ConditionalVAE, fit_conditional
 from vae.data import load_digits
 from vae.decoder import BernoulliDecoder, BinomialDecoder, CategoricalDecoder, GaussianDecoder
 from vae.encoder import Encoder, FullCovarianceEncoder
-from vae.estimators import kl_gap, log_marginal_is
+from vae.estimators import kl_gap_estimate, log_marginal_is
+from vae.latent_model import ELBO, LatentModel
 from vae.linear import LinearGaussian
-from vae.model import ELBO, VAE
+from vae.model import VAE
 from vae.quadrature import log_marginal_quadrature
 from vae.train import History, fit
 
@@ -39,13 +45,16 @@ __all__ = [
     "BernoulliDecoder",
     "BinomialDecoder",
     "CategoricalDecoder",
+    "ConditionalVAE",
     "Encoder",
     "FullCovarianceEncoder",
     "GaussianDecoder",
     "History",
+    "LatentModel",
     "LinearGaussian",
     "fit",
-    "kl_gap",
+    "fit_conditional",
+    "kl_gap_estimate",
     "load_digits",
     "log_marginal_is",
     "log_marginal_quadrature",

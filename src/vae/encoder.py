@@ -10,27 +10,12 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torch.distributions import Independent, MultivariateNormal, Normal
+from torch.distributions import Independent, MultivariateNormal
 
-from vae._checks import check_data, check_positive_int
+from vae import checks
+from vae.checks import check_data, check_positive_int
+from vae.gaussian import diagonal_gaussian
 from vae.nn import mlp
-
-
-def diagonal_gaussian(
-    mu: Tensor, log_sigma: Tensor, validate_args: bool | None = None
-) -> Independent:
-    """N(mu, diag(sigma^2)) with sigma = exp(log_sigma), as a distribution over vectors.
-
-    ``mu`` and ``log_sigma`` have shape [..., M]; the result has event shape [M].
-    ``validate_args`` is passed to the ``torch.distributions`` objects.
-    """
-    if mu.shape != log_sigma.shape:
-        raise ValueError(
-            f"mu and log_sigma must have the same shape, got {tuple(mu.shape)} "
-            f"and {tuple(log_sigma.shape)}"
-        )
-    normal = Normal(mu, log_sigma.exp(), validate_args=validate_args)
-    return Independent(normal, 1, validate_args=validate_args)
 
 
 class Encoder(nn.Module):
@@ -48,22 +33,19 @@ class Encoder(nn.Module):
         self.latent_dim = check_positive_int(latent_dim, "latent_dim")
         self.net = mlp([x_dim, *hidden, 2 * latent_dim])
 
-    def params(self, x: Tensor, validate_args: bool | None = None) -> tuple[Tensor, Tensor]:
+    def params(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Return ``(mu, log_sigma)``, each of shape [N, M], for data ``x`` of shape [N, D].
 
-        ``x`` is checked (shape, finite) unless ``validate_args`` is False.
+        ``x`` is checked (shape, finite) unless checks are off (:func:`vae.checks.disabled`).
         """
-        if validate_args is not False:
+        if checks.enabled():
             check_data(x, self.x_dim)
         mu, log_sigma = self.net(x).chunk(2, dim=-1)
         return mu, log_sigma
 
-    def forward(self, x: Tensor, validate_args: bool | None = None) -> Independent:
-        """q_phi(z|x) for ``x`` of shape [N, D]: batch shape [N], event shape [M].
-
-        ``validate_args=False`` skips the checks of ``x`` and of the distribution's arguments.
-        """
-        return diagonal_gaussian(*self.params(x, validate_args), validate_args=validate_args)
+    def forward(self, x: Tensor) -> Independent:
+        """q_phi(z|x) for ``x`` of shape [N, D]: batch shape [N], event shape [M]."""
+        return diagonal_gaussian(*self.params(x))
 
 
 class FullCovarianceEncoder(nn.Module):
@@ -75,6 +57,8 @@ class FullCovarianceEncoder(nn.Module):
     diagonal, row by row.
     """
 
+    _tril: Tensor  # [2, M(M-1)/2], the (row, column) of each entry below the diagonal
+
     def __init__(self, x_dim: int, latent_dim: int, hidden: tuple[int, ...] = (128,)) -> None:
         super().__init__()
         self.x_dim = check_positive_int(x_dim, "x_dim")
@@ -83,16 +67,13 @@ class FullCovarianceEncoder(nn.Module):
         self.net = mlp([x_dim, *hidden, 2 * latent_dim + n_tril])
         self.register_buffer("_tril", torch.tril_indices(latent_dim, latent_dim, offset=-1))
 
-    def forward(self, x: Tensor, validate_args: bool | None = None) -> MultivariateNormal:
-        """q_phi(z|x) for ``x`` of shape [N, D]: batch shape [N], event shape [M].
-
-        ``validate_args=False`` skips the checks of ``x`` and of the distribution's arguments.
-        """
-        if validate_args is not False:
+    def forward(self, x: Tensor) -> MultivariateNormal:
+        """q_phi(z|x) for ``x`` of shape [N, D]: batch shape [N], event shape [M]."""
+        if checks.enabled():
             check_data(x, self.x_dim)
         m = self.latent_dim
         out = self.net(x)
         mu, log_diag, off = out[:, :m], out[:, m : 2 * m], out[:, 2 * m :]
         scale_tril = torch.diag_embed(log_diag.exp())
         scale_tril[:, self._tril[0], self._tril[1]] = off
-        return MultivariateNormal(mu, scale_tril=scale_tril, validate_args=validate_args)
+        return MultivariateNormal(mu, scale_tril=scale_tril, validate_args=checks.validate_args())

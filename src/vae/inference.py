@@ -19,37 +19,14 @@ import torch
 from torch import Tensor
 from torch.distributions import Independent
 
-from vae._checks import check_positive_int, check_q
-from vae.encoder import diagonal_gaussian
+from vae.checks import check_positive_int, check_q
+from vae.gaussian import diagonal_gaussian
 from vae.model import VAE
 from vae.quadrature import elbo_quadrature, log_marginal_quadrature, posterior_grid
 
 
-def fit_local(
-    model: VAE,
-    x: Tensor,
-    steps: int = 300,
-    lr: float = 0.05,
-    n_samples: int = 8,
-    init: str | Independent = "encoder",
-    seed: int = 0,
-    quadrature_nodes: int | None = None,
-) -> Independent:
-    """Optimize one q_i = N(mu_i, diag(sigma_i^2)) per row of ``x`` [N, D].
-
-    ``init="encoder"`` starts from the encoder's output, ``"prior"`` from N(0, I), and a
-    diagonal Gaussian (batch shape [N]) from itself. The model's parameters are not changed.
-    Returns the optimized q with batch shape [N].
-
-    By default each of the ``steps`` steps of Adam (learning rate ``lr``) follows the
-    reparameterized ELBO with ``n_samples`` samples of z, so the result wanders around the
-    optimum by Monte Carlo noise. With ``quadrature_nodes`` (for M <= 2) the ELBO is computed
-    deterministically by :func:`~vae.quadrature.elbo_quadrature` with that many nodes per
-    dimension and maximized by L-BFGS for at most ``steps`` iterations, which finds the local
-    optimum to numerical precision (``lr`` and ``n_samples`` are then unused).
-    """
-    check_positive_int(steps, "steps")
-    x = model.check_input(x)
+def _start(model: VAE, x: Tensor, init: str | Independent) -> tuple[Tensor, Tensor]:
+    """Leaf tensors (mu, log_sigma), each [N, M], where the optimization of q starts."""
     if isinstance(init, Independent):
         check_q(init, x.shape[0], model.latent_dim)
     elif init not in ("encoder", "prior"):
@@ -63,32 +40,71 @@ def fit_local(
         else:
             mu = torch.zeros(x.shape[0], model.latent_dim, dtype=x.dtype)
             log_sigma = torch.zeros_like(mu)
-    mu.requires_grad_()
-    log_sigma.requires_grad_()
-    if quadrature_nodes is not None:
-        check_positive_int(quadrature_nodes, "quadrature_nodes")
-        opt = torch.optim.LBFGS(
-            [mu, log_sigma], max_iter=steps, tolerance_grad=1e-9, line_search_fn="strong_wolfe"
-        )
+    return mu.requires_grad_(), log_sigma.requires_grad_()
 
-        def closure() -> Tensor:
-            opt.zero_grad()
-            q = diagonal_gaussian(mu, log_sigma)
-            loss = -elbo_quadrature(model, x, q, quadrature_nodes).sum()
-            loss.backward(inputs=[mu, log_sigma])
-            return loss
 
-        opt.step(closure)
-        return diagonal_gaussian(mu.detach(), log_sigma.detach())
+def optimize_q(
+    model: VAE,
+    x: Tensor,
+    steps: int = 300,
+    lr: float = 0.05,
+    n_samples: int = 8,
+    init: str | Independent = "encoder",
+    seed: int = 0,
+) -> Independent:
+    """One q_i = N(mu_i, diag(sigma_i^2)) per row of ``x`` [N, D], by stochastic gradient ascent.
+
+    Each of the ``steps`` steps of Adam (learning rate ``lr``) follows the reparameterized
+    ELBO with ``n_samples`` samples of z, so the result wanders around the optimum by Monte
+    Carlo noise (seeded by ``seed``; the global random state is left alone). ``init="encoder"``
+    starts from the encoder's output, ``"prior"`` from N(0, I), and a diagonal Gaussian (batch
+    shape [N]) from itself. The model's parameters are not changed. Returns q, batch shape [N].
+    """
+    check_positive_int(steps, "steps")
+    x = model.check_input(x)
+    mu, log_sigma = _start(model, x, init)
     opt = torch.optim.Adam([mu, log_sigma], lr=lr)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for _ in range(steps):
             opt.zero_grad()
             q = diagonal_gaussian(mu, log_sigma)
-            loss = -model.elbo(x, n_samples=n_samples, q=q).elbo.sum()
+            loss = -model.elbo(x, n_samples=n_samples, q=q).sum()
             loss.backward(inputs=[mu, log_sigma])
             opt.step()
+    return diagonal_gaussian(mu.detach(), log_sigma.detach())
+
+
+def optimize_q_quadrature(
+    model: VAE,
+    x: Tensor,
+    n_nodes: int = 8,
+    steps: int = 100,
+    init: str | Independent = "encoder",
+) -> Independent:
+    """The best diagonal Gaussian q_i per row of ``x`` [N, D] near ``init``, for M <= 2.
+
+    The ELBO is computed deterministically by :func:`~vae.quadrature.elbo_quadrature` with
+    ``n_nodes`` Gauss-Hermite nodes per dimension and maximized by L-BFGS for at most ``steps``
+    iterations, which finds the local optimum to numerical precision. ``init`` as for
+    :func:`optimize_q`. The model's parameters are not changed. Returns q, batch shape [N].
+    """
+    check_positive_int(steps, "steps")
+    check_positive_int(n_nodes, "n_nodes")
+    x = model.check_input(x)
+    mu, log_sigma = _start(model, x, init)
+    opt = torch.optim.LBFGS(
+        [mu, log_sigma], max_iter=steps, tolerance_grad=1e-9, line_search_fn="strong_wolfe"
+    )
+
+    def closure() -> Tensor:
+        opt.zero_grad()
+        q = diagonal_gaussian(mu, log_sigma)
+        loss = -elbo_quadrature(model, x, q, n_nodes).sum()
+        loss.backward(inputs=[mu, log_sigma])
+        return loss
+
+    opt.step(closure)
     return diagonal_gaussian(mu.detach(), log_sigma.detach())
 
 
@@ -126,8 +142,8 @@ def gap_decomposition(
     """Split log p(x) - ELBO into approximation and amortization gaps (Cremer et al. 2018).
 
     For a VAE with M <= 2 and x [N, D]: log p(x) by
-    :func:`~vae.quadrature.log_marginal_quadrature`; q_best by :func:`fit_local` on the
-    deterministic ELBO (``quadrature_nodes=n_nodes``, at most ``steps`` L-BFGS iterations),
+    :func:`~vae.quadrature.log_marginal_quadrature`; q_best by :func:`optimize_q_quadrature`
+    (``n_nodes`` nodes per dimension, at most ``steps`` L-BFGS iterations),
     started twice, from the encoder's q and from the exact posterior's mean and marginal
     standard deviations (:func:`~vae.quadrature.posterior_grid`), keeping the better end per
     image, since either start alone can stop at a secondary local optimum; and both ELBOs by
@@ -143,14 +159,13 @@ def gap_decomposition(
     starts = ("encoder", diagonal_gaussian(mean, std.log()))
     with torch.no_grad():
         elbo_encoder = elbo_quadrature(model, x, model.encode(x), n_nodes).double()
-    best, elbo_best = None, None
+    fits = []
     for init in starts:
-        q = fit_local(model, x, steps=steps, init=init, quadrature_nodes=n_nodes)
+        q = optimize_q_quadrature(model, x, n_nodes=n_nodes, steps=steps, init=init)
         with torch.no_grad():
-            elbo = elbo_quadrature(model, x, q, n_nodes).double()
-        if best is None:
-            best, elbo_best = q, elbo
-            continue
+            fits.append((q, elbo_quadrature(model, x, q, n_nodes).double()))
+    best, elbo_best = fits[0]
+    for q, elbo in fits[1:]:  # keep the better end per image
         better = elbo > elbo_best
         mu = torch.where(better[:, None], q.mean, best.mean)
         sigma = torch.where(better[:, None], q.stddev, best.stddev)

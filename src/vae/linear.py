@@ -11,6 +11,8 @@ The posterior is Gaussian with a covariance shared by all x:
 
 so log p(x), the ELBO of any Gaussian q and KL(q || p(z|x)) all have closed forms, and
 ``log_marginal(x) == elbo(x, q) + kl_gap(x, q)`` holds to rounding error (Tipping & Bishop 1999).
+Here ``elbo`` and ``kl_gap`` are exact; their Monte Carlo counterparts for any model are
+:meth:`vae.model.VAE.elbo` and :func:`vae.estimators.kl_gap_estimate`.
 """
 
 from __future__ import annotations
@@ -19,26 +21,11 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
-from torch.distributions import (
-    Distribution,
-    Independent,
-    MultivariateNormal,
-    Normal,
-    kl_divergence,
-)
+from torch.distributions import Distribution, Independent, MultivariateNormal, kl_divergence
 
-from vae._checks import check_data, check_positive_int, check_q
-
-
-def _as_mvn(q: Distribution) -> MultivariateNormal:
-    """A diagonal ``Independent(Normal)`` or a ``MultivariateNormal`` as a MultivariateNormal."""
-    if isinstance(q, MultivariateNormal):
-        return q
-    if isinstance(q, Independent) and isinstance(q.base_dist, Normal):
-        if q.reinterpreted_batch_ndims != 1:
-            raise ValueError("q must be a Gaussian over vectors (event shape [M])")
-        return MultivariateNormal(q.mean, scale_tril=torch.diag_embed(q.stddev))
-    raise ValueError(f"q must be Independent(Normal) or MultivariateNormal, got {type(q).__name__}")
+from vae.checks import check_data, check_positive_int, check_q, validate_args
+from vae.gaussian import as_full_covariance, diagonal_gaussian, standard_normal
+from vae.latent_model import ELBO
 
 
 @dataclass
@@ -70,7 +57,9 @@ class LinearGaussian:
         return self.W.shape[1]
 
     @classmethod
-    def fit(cls, x: Tensor, latent_dim: int, rotation_seed: int | None = None) -> LinearGaussian:
+    def max_likelihood(
+        cls, x: Tensor, latent_dim: int, rotation_seed: int | None = None
+    ) -> LinearGaussian:
         """Closed-form maximum likelihood (Tipping & Bishop 1999) on ``x`` [N, D].
 
         With S the sample covariance (divided by N), eigenvalues l_1 >= ... >= l_D and
@@ -116,32 +105,26 @@ class LinearGaussian:
             raise ValueError(f"x has dtype {x.dtype}, but the model is {self.W.dtype}")
         return x
 
-    def prior(self, validate_args: bool | None = None) -> Independent:
+    def prior(self) -> Independent:
         """p(z) = N(0, I_M)."""
-        zero = torch.zeros(self.latent_dim, dtype=self.W.dtype)
-        normal = Normal(zero, torch.ones_like(zero), validate_args=validate_args)
-        return Independent(normal, 1, validate_args=validate_args)
+        return standard_normal(self.latent_dim, self.W.dtype)
 
-    def likelihood(self, z: Tensor, validate_args: bool | None = None) -> Independent:
+    def likelihood(self, z: Tensor) -> Independent:
         """p(x|z) = N(W z + b, tau2 I) for ``z`` [..., M]; event shape [D]."""
-        normal = Normal(z @ self.W.T + self.b, self.tau2.sqrt(), validate_args=validate_args)
-        return Independent(normal, 1, validate_args=validate_args)
+        return diagonal_gaussian(z @ self.W.T + self.b, sigma=self.tau2.sqrt())
 
     def marginal(self) -> MultivariateNormal:
         """p(x) = N(b, W W^T + tau2 I)."""
         cov = self.W @ self.W.T + self.tau2 * torch.eye(self.x_dim, dtype=self.W.dtype)
-        return MultivariateNormal(self.b, covariance_matrix=cov)
+        return MultivariateNormal(self.b, covariance_matrix=cov, validate_args=validate_args())
 
     def log_marginal(self, x: Tensor) -> Tensor:
         """Exact log p(x) in nats, shape [N]."""
         return self.marginal().log_prob(self.check_input(x))
 
-    def log_joint(self, x: Tensor, z: Tensor, validate_args: bool | None = None) -> Tensor:
-        """log p(x, z) = log p(z) + log p(x|z); ``z`` [..., N, M] -> [..., N].
-
-        ``validate_args`` is passed to the distributions (False: no checks of x and z)."""
-        prior, lik = self.prior(validate_args), self.likelihood(z, validate_args)
-        return prior.log_prob(z) + lik.log_prob(x)
+    def log_joint(self, x: Tensor, z: Tensor) -> Tensor:
+        """log p(x, z) = log p(z) + log p(x|z); ``z`` [..., N, M] -> [..., N]."""
+        return self.prior().log_prob(z) + self.likelihood(z).log_prob(x)
 
     def _precision(self) -> Tensor:
         """Posterior precision A / tau2, shape [M, M] (the same for every x)."""
@@ -164,32 +147,40 @@ class LinearGaussian:
         """
         post = self.posterior(x)
         std = self._precision().diagonal().rsqrt()
-        return Independent(Normal(post.mean, std.expand_as(post.mean)), 1)
+        return diagonal_gaussian(post.mean, sigma=std.expand_as(post.mean))
 
     def marginal_q(self, x: Tensor) -> Independent:
         """The diagonal Gaussian with the posterior's mean and marginal variances."""
         post = self.posterior(x)
         std = post.covariance_matrix[0].diagonal().sqrt()
-        return Independent(Normal(post.mean, std.expand_as(post.mean)), 1)
+        return diagonal_gaussian(post.mean, sigma=std.expand_as(post.mean))
 
-    def elbo(self, x: Tensor, q: Distribution) -> Tensor:
-        """The exact ELBO E_q[log p(x, z)] + H[q] of a Gaussian q (batch [N]), shape [N].
+    def elbo_terms(self, x: Tensor, q: Distribution) -> ELBO:
+        """The exact ELBO of a Gaussian q (batch [N]) and its two terms, each [N], in nats.
 
         With q = N(m, C): E_q log p(x|z) = log N(x; W m + b, tau2 I) - tr(W C W^T) / (2 tau2)
-        and E_q log p(z) = log N(m; 0, I) - tr(C) / 2.
+        and KL(q || p(z)) = -(E_q log p(z) + H[q]) with E_q log p(z) = log N(m; 0, I) - tr(C) / 2.
         """
         x = self.check_input(x)
-        q = check_q(_as_mvn(q), x.shape[0], self.latent_dim, allow_unbatched=True)
-        m, cov = q.mean, q.covariance_matrix
+        full = as_full_covariance(q)
+        check_q(full, x.shape[0], self.latent_dim, allow_unbatched=True)
+        m, cov = full.mean, full.covariance_matrix
         tr_wcw = torch.einsum("dm,...mk,dk->...", self.W, cov, self.W)
         tr_c = cov.diagonal(dim1=-2, dim2=-1).sum(-1)
         exp_log_lik = self.likelihood(m).log_prob(x) - tr_wcw / (2 * self.tau2)
         exp_log_prior = self.prior().log_prob(m) - tr_c / 2
-        return exp_log_lik + exp_log_prior + q.entropy()
+        entropy = full.entropy()
+        elbo = exp_log_lik + exp_log_prior + entropy
+        return ELBO(elbo, exp_log_lik, -(exp_log_prior + entropy))
+
+    def elbo(self, x: Tensor, q: Distribution) -> Tensor:
+        """The exact ELBO E_q[log p(x, z)] + H[q] of a Gaussian q (batch [N]), shape [N], in
+        nats; :meth:`elbo_terms` gives its two terms too."""
+        return self.elbo_terms(x, q).elbo
 
     def kl_gap(self, x: Tensor, q: Distribution) -> Tensor:
         """The exact KL(q || p(z|x)) = log p(x) - ELBO, in nats, shape [N]."""
-        return kl_divergence(_as_mvn(q), self.posterior(x))
+        return kl_divergence(as_full_covariance(q), self.posterior(x))
 
     def em_step(self, x: Tensor) -> LinearGaussian:
         """One step of expectation-maximization on data ``x`` [N, D]; returns the new model.

@@ -9,37 +9,21 @@ is estimated with the reparameterization trick z = mu + sigma * eps, eps ~ N(0, 
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import torch
 from torch import Tensor, nn
-from torch.distributions import (
-    Distribution,
-    Independent,
-    MultivariateNormal,
-    Normal,
-    kl_divergence,
-)
+from torch.distributions import Distribution, Independent
 
-from vae._checks import check_binary, check_counts, check_data, check_positive_int, check_q
+from vae import checks
+from vae.checks import check_binary, check_counts, check_data, check_positive_int, check_q
 from vae.data import N_PIXELS
 from vae.decoder import BernoulliDecoder, BinomialDecoder, CategoricalDecoder, GaussianDecoder
 from vae.encoder import Encoder, FullCovarianceEncoder
+from vae.gaussian import kl_to_standard_normal, standard_normal
+from vae.latent_model import ELBO
 
 LIKELIHOODS = ("binomial", "categorical", "bernoulli", "gaussian")
 """The decoders :class:`VAE` offers: counts 0..total_count (Binomial, Categorical), binary data
 (Bernoulli), real-valued data (Gaussian)."""
-
-
-class ELBO(NamedTuple):
-    """Per-datapoint ELBO and its two terms, each of shape [N], in nats."""
-
-    elbo: Tensor
-    """L(x) = log_likelihood - kl."""
-    log_likelihood: Tensor
-    """E_q[log p_theta(x|z)], the expected reconstruction log-likelihood."""
-    kl: Tensor
-    """KL(q_phi(z|x) || p(z))."""
 
 
 class VAE(nn.Module):
@@ -74,6 +58,7 @@ class VAE(nn.Module):
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
         self.x_dim, self.latent_dim, self.likelihood = x_dim, latent_dim, likelihood
+        self.total_count = total_count
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
@@ -88,88 +73,80 @@ class VAE(nn.Module):
                 self.decoder = BernoulliDecoder(latent_dim, x_dim, hidden)
             else:
                 self.decoder = GaussianDecoder(latent_dim, x_dim, hidden)
-        self.register_buffer("_zero", torch.zeros(latent_dim))
 
-    def prior(self, validate_args: bool | None = None) -> Independent:
-        """p(z) = N(0, I) with event shape [M]."""
-        normal = Normal(self._zero, torch.ones_like(self._zero), validate_args=validate_args)
-        return Independent(normal, 1, validate_args=validate_args)
+    @property
+    def dtype(self) -> torch.dtype:
+        """The floating-point dtype of the model's parameters (and of the data it takes)."""
+        return next(self.parameters()).dtype
 
-    def kl_to_prior(self, q: Distribution, validate_args: bool | None = None) -> Tensor:
+    def prior(self) -> Independent:
+        """p(z) = N(0, I) with event shape [M], on the model's device and dtype."""
+        p = next(self.parameters())
+        return standard_normal(self.latent_dim, p.dtype, p.device)
+
+    def kl_to_prior(self, q: Distribution) -> Tensor:
         """Analytic KL(q || p(z)) for a diagonal or full-covariance Gaussian q, shape [N]."""
-        if isinstance(q, MultivariateNormal):
-            eye = torch.diag_embed(torch.ones_like(self._zero))
-            prior = MultivariateNormal(self._zero, scale_tril=eye, validate_args=validate_args)
-            return kl_divergence(q, prior)
-        return kl_divergence(q, self.prior(validate_args))
+        return kl_to_standard_normal(q)
 
     def check_input(self, x: object) -> Tensor:
         """Validate a data batch: shape [N, D], the model's dtype, finite; counts 0..total_count
         for a Binomial or Categorical decoder, 0/1 for a Bernoulli one."""
         x = check_data(x, self.x_dim)
-        if x.dtype != self._zero.dtype:
-            raise ValueError(
-                f"x has dtype {x.dtype}, but the model's parameters are {self._zero.dtype}"
-            )
+        if x.dtype != self.dtype:
+            raise ValueError(f"x has dtype {x.dtype}, but the model's parameters are {self.dtype}")
         if self.likelihood in ("binomial", "categorical"):
-            check_counts(x, self.decoder.total_count)
+            check_counts(x, self.total_count)
         elif self.likelihood == "bernoulli":
             check_binary(x)
         return x
 
     def encode(self, x: Tensor) -> Distribution:
         """q_phi(z|x): batch shape [N], event shape [M]."""
-        return self.encoder(self.check_input(x))
+        return self.encoder(self.check_input(x) if checks.enabled() else x)
 
     def decode(self, z: Tensor) -> Independent:
         """p_theta(x|z) for ``z`` of shape [..., M]: batch shape [...], event shape [D]."""
         return self.decoder(z)
 
-    def log_joint(self, x: Tensor, z: Tensor, validate_args: bool | None = None) -> Tensor:
-        """log p_theta(x, z) = log p(z) + log p_theta(x|z); ``z`` [..., N, M] -> [..., N].
+    def log_joint(self, x: Tensor, z: Tensor) -> Tensor:
+        """log p_theta(x, z) = log p(z) + log p_theta(x|z); ``z`` [..., N, M] -> [..., N]."""
+        return self.prior().log_prob(z) + self.decoder(z).log_prob(x)
 
-        ``validate_args`` is passed to the distributions (False: no checks of x and z)."""
-        prior, lik = self.prior(validate_args), self.decoder(z, validate_args=validate_args)
-        return prior.log_prob(z) + lik.log_prob(x)
-
-    def elbo(
-        self,
-        x: Tensor,
-        n_samples: int = 1,
-        analytic_kl: bool = True,
-        q: Distribution | None = None,
-        check: bool = True,
+    def elbo_terms(
+        self, x: Tensor, n_samples: int = 1, analytic_kl: bool = True, q: Distribution | None = None
     ) -> ELBO:
-        """Per-datapoint ELBO of ``x`` [N, D], estimated with ``n_samples`` reparameterized z.
-
-        The KL term is analytic by default; with ``analytic_kl=False`` it is the Monte Carlo
-        estimate log q(z|x) - log p(z) on the same samples. ``q`` replaces the encoder's
-        q_phi(z|x) (for per-datapoint inference); it must have batch shape [N].
-
-        ``check=False`` skips every check: of ``x`` (shape, dtype, counts), of the arguments,
-        and of the distributions' arguments (``validate_args=False``). For a training loop
-        that checked its data once, such as :func:`vae.train.fit`; the values are the same.
-        """
-        validate = None
-        if check:
+        """Per-datapoint ELBO of ``x`` [N, D] and its two terms, estimated with ``n_samples``
+        reparameterized z; see :meth:`elbo`."""
+        if checks.enabled():
             x = self.check_input(x)
             check_positive_int(n_samples, "n_samples")
             if q is not None:
                 check_q(q, x.shape[0], self.latent_dim)
-        else:
-            validate = False
         if q is None:
-            q = self.encoder(x, validate_args=validate)
+            q = self.encoder(x)
         # z = mu + sigma * eps: [S, N, M], or [N, M] for one sample (no sample axis to average)
         z = q.rsample(torch.Size([n_samples] if n_samples > 1 else []))
-        log_lik = self.decoder(z, validate_args=validate).log_prob(x)  # [S, N] or [N]
+        log_lik = self.decoder(z).log_prob(x)  # [S, N] or [N]
         if analytic_kl:
-            kl = self.kl_to_prior(q, validate)
+            kl = self.kl_to_prior(q)
         else:
-            kl = q.log_prob(z) - self.prior(validate).log_prob(z)
+            kl = q.log_prob(z) - self.prior().log_prob(z)
         if n_samples > 1:
             log_lik, kl = log_lik.mean(0), (kl if analytic_kl else kl.mean(0))
         return ELBO(log_lik - kl, log_lik, kl)
+
+    def elbo(
+        self, x: Tensor, n_samples: int = 1, analytic_kl: bool = True, q: Distribution | None = None
+    ) -> Tensor:
+        """Per-datapoint ELBO of ``x`` [N, D] in nats, shape [N], estimated with ``n_samples``
+        reparameterized z (:meth:`elbo_terms` gives its two terms too).
+
+        The KL term is analytic by default; with ``analytic_kl=False`` it is the Monte Carlo
+        estimate log q(z|x) - log p(z) on the same samples. ``q`` replaces the encoder's
+        q_phi(z|x) (for per-datapoint inference); it must have batch shape [N]. Inside
+        ``vae.checks.disabled()`` nothing is checked (the values are the same).
+        """
+        return self.elbo_terms(x, n_samples, analytic_kl, q).elbo
 
     @torch.no_grad()
     def sample(self, n: int, mean: bool = True) -> Tensor:

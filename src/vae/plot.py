@@ -14,15 +14,15 @@ from vae.data import MAX_COUNT
 
 def image_grid(x: Tensor, ncol: int = 10, side: int = 8, pad: int = 1) -> np.ndarray:
     """Tile the rows of ``x`` [N, side*side] into one 2-D array (``ncol`` images per row)."""
-    x = torch.as_tensor(x).detach().cpu().reshape(-1, side, side).numpy()
-    n = x.shape[0]
+    images = torch.as_tensor(x).detach().cpu().reshape(-1, side, side).numpy()
+    n = images.shape[0]
     nrow = -(-n // ncol)
     grid = np.full((nrow * (side + pad) - pad, ncol * (side + pad) - pad), np.nan)
     for i in range(n):
         r, c = divmod(i, ncol)
         grid[
             r * (side + pad) : r * (side + pad) + side, c * (side + pad) : c * (side + pad) + side
-        ] = x[i]
+        ] = images[i]
     return grid
 
 

@@ -1,24 +1,25 @@
 """Training: minibatch Adam on the negative ELBO, seeded and repeatable.
 
 The data sit in memory as one tensor, so minibatches are index slices of a seeded permutation
-(no DataLoader). The data are checked once; every step then calls the public
-``model.elbo(xb, check=False)``. On CPU two runs with the same seed give bit-for-bit identical
-histories.
+(no DataLoader). The data are checked once; every step then runs inside
+``vae.checks.disabled()``. On CPU two runs with the same seed give bit-for-bit identical
+histories. :func:`fit` depends on its arguments alone (no environment variables, no files).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
-from torch.distributions import Independent, Normal, kl_divergence
 from torch.optim.adam import adam
 
-from vae import cache
-from vae._checks import check_positive_int
+from vae import checks
+from vae.checks import check_positive_int
+from vae.gaussian import is_diagonal, kl_per_coordinate
 from vae.model import VAE
 
 
@@ -27,31 +28,72 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _free_bits_objective(
-    model: VAE, xb: Tensor, n_samples: int, kl_weight: float, free_bits: float
-) -> tuple[Tensor, Tensor]:
-    """The per-image ELBO [B] and the free-bits objective (a scalar) of a minibatch."""
-    q = model.encoder(xb, validate_args=False)
-    if not (isinstance(q, Independent) and isinstance(q.base_dist, Normal)):
-        raise ValueError("free_bits needs a diagonal Gaussian encoder")
-    out = model.elbo(xb, n_samples, q=q, check=False)
-    prior = Normal(torch.zeros_like(q.mean), torch.ones_like(q.mean), validate_args=False)
-    kl_dims = kl_divergence(q.base_dist, prior).mean(0)  # [M], minibatch average
-    return out.elbo, out.log_likelihood.mean() - kl_weight * kl_dims.clamp_min(free_bits).sum()
+@functools.cache
+def fused_adam_available(device_type: str) -> bool:
+    """Whether this torch has a fused Adam kernel for ``device_type`` (``"cpu"``, ``"cuda"``).
+
+    Found by trying one fused step on a one-element tensor, once per device type: torch has
+    the CPU kernel from 2.4 (pytorch/pytorch#123074), CUDA's from 2.0.
+    """
+    p = torch.zeros(1, device=device_type)
+    state = [torch.zeros(1, device=device_type) for _ in range(3)]
+    step = torch.zeros((), device=device_type, dtype=torch.float32)
+    try:
+        _adam_step([p], [state[0]], [state[1]], [state[2]], [step], lr=1e-3, fused=True)
+    except (RuntimeError, NotImplementedError):
+        return False
+    return True
+
+
+@torch.no_grad()  # as torch.optim.Adam.step: the update is not part of any graph
+def _adam_step(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    steps: list[Tensor],
+    lr: float,
+    fused: bool,
+) -> None:
+    """torch's Adam update (``torch.optim.adam.adam``) with its default settings."""
+    adam(
+        params,
+        grads,
+        exp_avgs,
+        exp_avg_sqs,
+        [],  # max_exp_avg_sqs: only for amsgrad
+        steps,
+        foreach=False,
+        fused=fused,
+        amsgrad=False,
+        beta1=0.9,
+        beta2=0.999,
+        lr=lr,
+        weight_decay=0.0,
+        eps=1e-8,
+        maximize=False,
+    )
 
 
 class FusedAdam:
-    """``torch.optim.Adam(params, lr, fused=True)`` with its default settings, in a few lines.
+    """``torch.optim.Adam(params, lr)`` with its default settings, in a few lines, fused where
+    torch has the kernel.
 
-    ``step`` calls the same update, ``torch.optim.adam.adam`` with the fused kernel, so the
-    parameters follow torch's optimizer bit for bit (tested). Workaround: the first
-    ``torch.optim.Optimizer`` built in a process imports ``torch._dynamo`` (about 1.5 s; torch
-    2.13, no release without it yet), which every chapter that trains would otherwise pay.
+    ``step`` calls the same update as torch's optimizer, ``torch.optim.adam.adam``, so the
+    parameters follow ``torch.optim.Adam(params, lr, fused=fused)`` bit for bit (tested).
+    ``fused=None`` uses the fused kernel where :func:`fused_adam_available` finds one for the
+    parameters' device (CPU: torch >= 2.4), else torch's plain single-tensor update.
+    Workaround: the first ``torch.optim.Optimizer`` built in a process imports ``torch._dynamo``
+    (about 1.5 s; torch 2.13, no release without it yet), which every fresh process that trains
+    would otherwise pay.
     """
 
-    def __init__(self, params: Iterable[Tensor], lr: float) -> None:
+    def __init__(self, params: Iterable[Tensor], lr: float, fused: bool | None = None) -> None:
         self.params = [p for p in params if p.requires_grad]
         self.lr = lr
+        if fused is None:
+            fused = all(fused_adam_available(p.device.type) for p in self.params)
+        self.fused = fused
         self.exp_avgs = [torch.zeros_like(p) for p in self.params]  # first moments
         self.exp_avg_sqs = [torch.zeros_like(p) for p in self.params]  # second moments
         self.steps = [torch.zeros((), device=p.device, dtype=torch.float32) for p in self.params]
@@ -63,21 +105,15 @@ class FusedAdam:
         def pick(tensors: list[Tensor]) -> list[Tensor]:
             return [tensors[i] for i in live]
 
-        adam(
+        grads = [g for g in (self.params[i].grad for i in live) if g is not None]
+        _adam_step(
             pick(self.params),
-            [self.params[i].grad for i in live],
+            grads,
             pick(self.exp_avgs),
             pick(self.exp_avg_sqs),
-            [],  # max_exp_avg_sqs: only for amsgrad
             pick(self.steps),
-            fused=True,
-            amsgrad=False,
-            beta1=0.9,
-            beta2=0.999,
             lr=self.lr,
-            weight_decay=0.0,
-            eps=1e-8,
-            maximize=False,
+            fused=self.fused,
         )
 
 
@@ -91,6 +127,89 @@ class History:
     """Held-out ELBO after the epoch (empty if no test data were given)."""
     seconds: float = 0.0
     """Wall-clock time of the whole run."""
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What each step maximizes: E_q[log p(x|z)] - w * KL(q || p(z)), with the KL weight w
+    rising linearly from 0 to ``beta`` over ``warmup_steps`` steps (then ``beta``), and each
+    latent coordinate's minibatch-averaged KL counted as at least ``free_bits`` nats."""
+
+    n_samples: int = 1
+    beta: float = 1.0
+    warmup_steps: int = 0
+    free_bits: float = 0.0
+
+    def kl_weight(self, step: int) -> float:
+        """w at step ``step`` (1-based)."""
+        if self.warmup_steps:
+            return self.beta * min(1.0, step / self.warmup_steps)
+        return self.beta
+
+    def __call__(self, model: VAE, xb: Tensor, step: int) -> tuple[Tensor, Tensor]:
+        """The per-image ELBO [B] of a minibatch (for the history) and the objective (a scalar)."""
+        weight = self.kl_weight(step)
+        if self.free_bits > 0:
+            q = model.encoder(xb)
+            out = model.elbo_terms(xb, self.n_samples, q=q)
+            kl_dims = kl_per_coordinate(q).mean(0)  # [M], minibatch average
+            penalty = weight * kl_dims.clamp_min(self.free_bits).sum()
+            return out.elbo, out.log_likelihood.mean() - penalty
+        out = model.elbo_terms(xb, self.n_samples)
+        weighted = out.log_likelihood - weight * out.kl if weight != 1 else out.elbo
+        return out.elbo, weighted.mean()
+
+
+def _check_settings(
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    n_samples: int,
+    beta: float,
+    kl_warmup: int,
+    free_bits: float,
+) -> None:
+    """A ``ValueError`` naming the first bad setting of :func:`fit`, if any."""
+    for value, name in [(epochs, "epochs"), (batch_size, "batch_size"), (n_samples, "n_samples")]:
+        check_positive_int(value, name)
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr!r}")
+    if not beta >= 0:
+        raise ValueError(f"beta must be >= 0, got {beta!r}")
+    if not (isinstance(kl_warmup, int) and kl_warmup >= 0):
+        raise ValueError(f"kl_warmup must be a non-negative int (epochs), got {kl_warmup!r}")
+    if not free_bits >= 0:
+        raise ValueError(f"free_bits must be >= 0 nats, got {free_bits!r}")
+
+
+def _train_epoch(
+    model: VAE,
+    opt: FusedAdam,
+    x: Tensor,
+    order: Tensor,
+    batch_size: int,
+    objective: Objective,
+    step: int,
+) -> tuple[float, int]:
+    """One pass over ``x`` in the order ``order``; the epoch's mean ELBO and the last step."""
+    model.train()
+    shuffled = x[order]
+    n = x.shape[0]
+    total = torch.zeros((), device=x.device)
+    for i in range(0, n, batch_size):
+        step += 1
+        elbo, value = objective(model, shuffled[i : i + batch_size], step)
+        model.zero_grad(set_to_none=True)  # (the optimizer's own adds a profiler span)
+        (-value).backward()
+        opt.step()
+        total += elbo.detach().sum()
+    return total.item() / n, step
+
+
+@torch.no_grad()
+def _test_elbo(model: VAE, x: Tensor) -> float:
+    model.eval()
+    return model.elbo(x).mean().item()
 
 
 def fit(
@@ -108,99 +227,51 @@ def fit(
     kl_warmup: int = 0,
     free_bits: float = 0.0,
 ) -> History:
-    """Maximize the ELBO of ``model`` on ``x_train`` [N, D] by minibatch Adam; return the history.
+    """Maximize the ELBO of ``model`` on ``x_train`` [N, D] by minibatch Adam (in place); return
+    the history of the ELBO per epoch.
 
-    Each step uses the single-sample (``n_samples=1``) reparameterized ELBO of a minibatch. The
-    model trains on ``device`` (default: :func:`default_device`, so CUDA when present, e.g. on
-    Colab) and is then moved back to the device it came on, so code that follows keeps working
-    with CPU tensors; results agree across devices up to floating-point rounding.
-
+    Each step uses the ``n_samples``-sample reparameterized ELBO of a minibatch. The model
+    trains on ``device`` (default: :func:`default_device`, so CUDA when present) and is then
+    moved back to the device it came on; results agree across devices up to rounding.
     ``progress`` prints the epoch and its training ELBO on one line, rewritten each epoch.
-
-    Where the environment variable ``VAE_FIT_CACHE`` names a folder (the book build sets it),
-    a run whose model, data and settings were trained before loads the stored result instead
-    of training again (:mod:`vae.cache`); elsewhere ``fit`` always trains.
 
     ``beta`` weights the KL term: each step maximizes E_q[log p(x|z)] - beta * KL(q || p(z))
     (Higgins et al. 2017), the ELBO at ``beta=1``; the history still records the ELBO itself.
-
-    Two remedies for posterior collapse change the objective in the same way (the history
-    still records the ELBO): ``kl_warmup`` epochs of *KL annealing* (Bowman et al. 2016), in
-    which the KL weight rises linearly from 0 to ``beta``, step by step; and ``free_bits`` nats
-    per latent coordinate (Kingma et al. 2016): the minibatch-averaged KL of coordinate j enters
-    as max(free_bits, KL_j), so no coordinate is pushed below that much information.
-    ``free_bits`` needs a diagonal Gaussian encoder.
+    Two remedies for posterior collapse change the objective in the same way: ``kl_warmup``
+    epochs of *KL annealing* (Bowman et al. 2016), in which the KL weight rises linearly from 0
+    to ``beta``, step by step; and ``free_bits`` nats per latent coordinate (Kingma et al.
+    2016): the minibatch-averaged KL of coordinate j enters as max(free_bits, KL_j).
+    ``free_bits`` needs a diagonal Gaussian encoder. See :class:`Objective`.
     """
-    check_positive_int(epochs, "epochs")
-    check_positive_int(batch_size, "batch_size")
-    check_positive_int(n_samples, "n_samples")
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr!r}")
-    if not beta >= 0:
-        raise ValueError(f"beta must be >= 0, got {beta!r}")
-    if not (isinstance(kl_warmup, int) and kl_warmup >= 0):
-        raise ValueError(f"kl_warmup must be a non-negative int (epochs), got {kl_warmup!r}")
-    if not free_bits >= 0:
-        raise ValueError(f"free_bits must be >= 0 nats, got {free_bits!r}")
-    # The data are checked here, once; each step then calls model.elbo(..., check=False).
-    model.check_input(x_train)
+    _check_settings(epochs, batch_size, lr, n_samples, beta, kl_warmup, free_bits)
+    n = model.check_input(x_train).shape[0]
+    objective = Objective(n_samples, beta, kl_warmup * -(-n // batch_size), free_bits)
     if x_test is not None:
         model.check_input(x_test)
+    if free_bits > 0 and not is_diagonal(model.encoder(x_train[:1])):
+        raise ValueError("free_bits needs a diagonal Gaussian encoder")
     device = torch.device(device) if device is not None else default_device()
-    record = None
-    if cache.cache_dir() is not None:  # only where $VAE_FIT_CACHE is set (the book build)
-        settings = dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, beta=beta)
-        settings |= dict(n_samples=n_samples, kl_warmup=kl_warmup, free_bits=free_bits)
-        data = {"x_train": x_train, "x_test": x_test, "device": device.type}
-        record = cache.cache_dir() / f"{cache.key(model, data, settings)}.pt"
-        if (hit := cache.load(record, model)) is not None:
-            return History(**hit)
     home = next(model.parameters()).device
     model.to(device)
     x_train = x_train.to(device)
     x_test = x_test.to(device) if x_test is not None else None
-    opt = FusedAdam(model.parameters(), lr=lr)  # torch.optim.Adam's fused update
-    history = History()
-    n = x_train.shape[0]
+    opt = FusedAdam(model.parameters(), lr=lr)
+    history, step = History(), 0
     start = time.perf_counter()
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         gen = torch.Generator(device="cpu").manual_seed(seed)
-        warmup_steps = kl_warmup * -(-n // batch_size)
-        step = 0
-        for epoch in range(epochs):
-            model.train()
-            shuffled = x_train[torch.randperm(n, generator=gen).to(device)]
-            total = torch.zeros((), device=device)
-            for i in range(0, n, batch_size):
-                xb = shuffled[i : i + batch_size]
-                step += 1
-                kl_weight = beta * min(1.0, step / warmup_steps) if warmup_steps else beta
-                if free_bits > 0:
-                    elbo, objective = _free_bits_objective(
-                        model, xb, n_samples, kl_weight, free_bits
-                    )
-                else:
-                    out = model.elbo(xb, n_samples, check=False)  # x_train checked above
-                    elbo = out.elbo
-                    weighted = out.log_likelihood - kl_weight * out.kl if kl_weight != 1 else elbo
-                    objective = weighted.mean()
-                model.zero_grad(set_to_none=True)  # (the optimizer's own adds a profiler span)
-                (-objective).backward()
-                opt.step()
-                total += elbo.detach().sum()
-            history.train_elbo.append(total.item() / n)
-            if x_test is not None:
-                model.eval()
-                with torch.no_grad():
-                    test = model.elbo(x_test, check=False).elbo.mean().item()
-                history.test_elbo.append(test)
-            if progress:
-                print(f"\repoch {epoch + 1}/{epochs}: ELBO {history.train_elbo[-1]:.2f}", end="")
+        with checks.disabled():  # the data were checked above, once
+            for epoch in range(epochs):
+                order = torch.randperm(n, generator=gen).to(device)
+                mean, step = _train_epoch(model, opt, x_train, order, batch_size, objective, step)
+                history.train_elbo.append(mean)
+                if x_test is not None:
+                    history.test_elbo.append(_test_elbo(model, x_test))
+                if progress:
+                    print(f"\repoch {epoch + 1}/{epochs}: ELBO {mean:.2f}", end="")
     if progress:
         print()
     history.seconds = time.perf_counter() - start
     model.to(home)
-    if record is not None:
-        cache.save(record, model, asdict(history))
     return history

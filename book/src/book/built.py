@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from jupyter_cache import get_cache
+from jupyter_cache import get_cache  # type: ignore[import-untyped]
 
 # How Sphinx and sphinx-exercise show a number (numfig_format defaults; sphinx-exercise).
 FORMATS = {"figure": "Fig. {}", "displaymath": "({})", "exercise": "Exercise {}"}
@@ -77,8 +77,10 @@ class BuiltBook:
             book.targets.setdefault(label, (doc, f"equation-{label}"))
         for doc, kinds in env.toc_fignumbers.items():
             for kind, ids in kinds.items():
-                fmt = FORMATS.get(kind)
-                for node_id, number in ids.items() if fmt else ():
+                if kind not in FORMATS:
+                    continue
+                fmt = FORMATS[kind]
+                for node_id, number in ids.items():
                     label = node_id.removeprefix("equation-")
                     book.numbers[label] = fmt.format(".".join(map(str, number)))
                     book.targets.setdefault(label, (doc, node_id))

@@ -16,11 +16,11 @@ PACKAGES: dict[str, str] = {}  # written by make notebooks: import name -> pip r
 
 
 class NotInstalled(Exception):
-    def _render_traceback_(self):  # IPython shows this message instead of a traceback
+    def _render_traceback_(self) -> list[str]:  # IPython shows this instead of a traceback
         return [str(self)]
 
 
-def pip(*args):
+def pip(*args: str) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     return subprocess.run([*cmd, *args], capture_output=True, text=True)
 
@@ -44,7 +44,7 @@ if wanted:
     missing = []
     for requirement in required:
         try:
-            metadata.version(re.match(r"[A-Za-z0-9_.-]+", requirement)[0])
+            metadata.version(re.split(r"[\s;<>=!~\[(]", requirement, maxsplit=1)[0])
         except metadata.PackageNotFoundError:
             missing.append(requirement.split(";")[0].strip())
     if missing:  # pinned to what is installed: nothing installed moves

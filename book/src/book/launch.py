@@ -42,7 +42,9 @@ def _repository_from_environment(app: Any, config: Any) -> None:
         config.html_theme_options["repository_url"] = _repository(app).url
 
 
-def _point_launch_buttons(app: Any, pagename: str, templatename: str, context: dict, doctree):
+def _point_launch_buttons(
+    app: Any, pagename: str, templatename: str, context: dict, doctree: Any
+) -> None:
     repo = _repository(app)
     for button in context.get("header_buttons", []):
         for item in button.get("buttons", []) if isinstance(button, dict) else []:

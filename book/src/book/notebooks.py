@@ -19,29 +19,16 @@ import sys
 from pathlib import Path
 
 import nbformat
-import yaml
 
+from book import toc
 from book.built import BuiltBook
 from book.notebook import ROOT, chapter_notebook
 from book.repository import Repository
 
 
 def chapters(root: Path = ROOT) -> list[Path]:
-    """The MyST notebook chapters, in the order of ``_toc.yml``."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-
-    def files(entries):
-        for entry in entries:
-            if "file" in entry:
-                yield entry["file"]
-            yield from files(entry.get("chapters", []) + entry.get("sections", []))
-
-    found = []
-    for name in files(toc.get("parts", []) + toc.get("chapters", [])):
-        path = root / f"{name}.md"
-        if path.is_file() and path.read_text(encoding="utf-8").startswith("---\njupytext:"):
-            found.append(path)
-    return found
+    """The MyST notebook chapters, in the order of ``_toc.yml`` (:func:`book.toc.chapters`)."""
+    return [path for path in toc.chapters(root) if path.suffix == ".md"]
 
 
 def binder_requirements(repo: Repository, ref: str, root: Path = ROOT) -> str:

@@ -51,12 +51,15 @@ class Repository:
     ) -> Repository:
         """From ``_config.yml`` (a path or its parsed mapping); ``org_repo``, else
         ``$GITHUB_REPOSITORY``, overrides ``repository.url``."""
-        if not isinstance(config, Mapping):
-            config = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
-        repo = config.get("repository", {})
+        settings: Mapping = (
+            config
+            if isinstance(config, Mapping)
+            else yaml.safe_load(Path(config).read_text(encoding="utf-8"))
+        )
+        repo = settings.get("repository", {})
         source = org_repo or environ.get("GITHUB_REPOSITORY") or repo.get("url", "")
         owner, name = parse(source)
-        sphinx = config.get("sphinx", {}).get("config", {})
+        sphinx = settings.get("sphinx", {}).get("config", {})
         return cls(
             owner,
             name,

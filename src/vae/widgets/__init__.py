@@ -1,16 +1,22 @@
-"""Interactive explorers for the book: they work in a kernel AND in the static HTML.
+"""Interactive explorers: they work in a kernel AND in a static HTML page with no kernel.
 
 * :mod:`vae.widgets.stack` -- the machinery: every state of the controls is precomputed into
-  nested :class:`ipywidgets.Stack` widgets switched by JavaScript links (no kernel needed);
-* :mod:`vae.widgets.gap` -- chapter 3: the KL gap, exact, in the linear-Gaussian model;
-* :mod:`vae.widgets.latent` -- chapter 5: the latent dimension, estimated with trained VAEs;
-* :mod:`vae.widgets.rate` -- chapter 7: rate, distortion and the KL weight beta;
-* :mod:`vae.widgets.manifold` -- chapter 7: the latent space of a VAE with M = 2.
+  nested switches (:class:`ipywidgets.Stack`, or a hidden-bar ``Tab`` under ipywidgets 7)
+  flipped by JavaScript links (no kernel needed);
+* :mod:`vae.widgets.render` -- figures as inlined PNGs with alt text, tables of numbers;
+* :mod:`vae.widgets.gap` -- the KL gap, exact, in the linear-Gaussian model;
+* :mod:`vae.widgets.latent` -- the latent dimension, estimated with trained VAEs;
+* :mod:`vae.widgets.rate` -- rate, distortion and the KL weight beta;
+* :mod:`vae.widgets.manifold` -- the latent space of a VAE with M = 2;
+* :mod:`vae.widgets.conditional` -- a conditional VAE's digits, class by class.
+
+Works with ipywidgets 7.7 (Google Colab's built-in widget manager, classic Notebook) and 8.
 
 All log-densities are in nats (per image). Figures are PNGs at a modest dpi embedded as data
 URIs in :class:`ipywidgets.HTML` leaves (with alt text), so the page needs no image files.
 """
 
+from vae.widgets.conditional import class_explorer
 from vae.widgets.gap import Q_CHOICES, GapResult, kl_gap_explorer, kl_gap_results
 from vae.widgets.latent import LatentResult, latent_dim_explorer, latent_dim_results
 from vae.widgets.manifold import (
@@ -31,6 +37,7 @@ __all__ = [
     "all_states",
     "beta_explorer",
     "beta_results",
+    "class_explorer",
     "interpolation_explorer",
     "kl_gap_explorer",
     "kl_gap_results",

@@ -1,8 +1,11 @@
-"""Chapter 5's explorer: the latent dimension, estimated, with trained VAEs.
+"""The latent-dimension explorer: held-out bounds against M, estimated with trained VAEs.
 
 For each latent dimension M (one trained VAE each, passed in: nothing is trained here): the
 held-out ELBO, the importance-sampled log p_K(x) with a K control, the estimated gap, KL per
 latent coordinate (active units), reconstructions and decoder means at z ~ p(z). Nats per image.
+
+:func:`latent_dim_results` computes, :class:`LatentFigures` draws one M,
+:func:`latent_dim_explorer` lays the states out.
 """
 
 from __future__ import annotations
@@ -17,20 +20,25 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from vae.data import load_digits
-from vae.estimators import active_units, kl_per_dimension, log_marginal_is
+from vae.estimators import kl_per_dimension, log_marginal_is
 from vae.model import VAE
 from vae.plot import show_reconstructions_and_samples
-from vae.widgets.stack import (
-    Explorer,
-    Panel,
-    clear_data,
-    figure_row,
-    fmt,
-    img_tag,
-    make_explorer,
-    numbers_html,
-    png_bytes,
-)
+from vae.widgets.render import clear_data, figure_row, fmt, img_tag, numbers_html, png_bytes
+from vae.widgets.stack import Explorer, Panel, make_explorer
+
+K_COLOURS = {1: "#8c8c8c", 10: "#8172b2", 100: "#dd8452", 1000: "#c44e52"}
+USED, COLLAPSED = "#1f77b4", "#d62728"  # matplotlib's C0 and C3
+
+ACTIVE_MIN_KL = 0.05
+"""Nats: a latent coordinate is *active* when its KL to the prior, averaged over the evaluation
+digits (:func:`~vae.estimators.kl_per_dimension`), is at least this; below, it is (nearly)
+collapsed. (Burda et al.'s criterion, Var_x E[z_m|x] > 0.01, counts coordinates carrying a few
+hundredths of a nat as active.)"""
+
+
+def active_coordinates(kl_per_dim: np.ndarray | Tensor) -> np.ndarray:
+    """Which coordinates are active (bool [M]), from their mean KL per coordinate [M] in nats."""
+    return np.asarray(kl_per_dim) >= ACTIVE_MIN_KL
 
 
 @dataclass
@@ -42,7 +50,9 @@ class LatentResult:
     log_px: dict[int, float]
     """K -> mean importance-sampled log p_K(x)."""
     kl_per_dim: np.ndarray
+    """Mean KL(q(z_m|x) || N(0, 1)) per latent coordinate over all of ``x_test``, nats [M]."""
     active: np.ndarray
+    """Active coordinates, bool [M]: ``kl_per_dim >= ACTIVE_MIN_KL``."""
     recon: torch.Tensor
     samples: torch.Tensor
 
@@ -63,8 +73,9 @@ def latent_dim_results(
 
     On the first ``n_eval`` digits of ``x_test`` (default: the held-out digits): the ELBO
     (100 samples of z each), the importance-sampled log p_K(x) for each K in ``ks`` and their
-    difference, the estimated gap. KL per coordinate and active units use all of ``x_test``.
-    Nothing is trained here: the chapter trains the models and passes them. Deterministic:
+    difference, the estimated gap. KL per coordinate and active units (KL >= ACTIVE_MIN_KL
+    nats) use all of ``x_test``.
+    Nothing is trained here: the caller trains the models and passes them. Deterministic:
     every random draw is seeded from ``seed`` without touching the global random state. The
     result is ordered by latent dimension.
     """
@@ -76,52 +87,134 @@ def latent_dim_results(
         dev = next(model.parameters()).device
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(seed)
-            elbo = model.elbo(x_eval.to(dev), n_samples=100).elbo.mean().item()
+            elbo = model.elbo(x_eval.to(dev), n_samples=100).mean().item()
             log_px = {k: log_marginal_is(model, x_eval.to(dev), k).mean().item() for k in ks}
             samples = model.sample(n_show)
+            kl = kl_per_dimension(model, x_test.to(dev)).cpu().numpy()
         out[m] = LatentResult(
             m,
             elbo,
             log_px,
-            kl_per_dimension(model, x_test.to(dev)).cpu().numpy(),
-            active_units(model, x_test.to(dev)).cpu().numpy(),
+            kl,
+            active_coordinates(kl),
             model.reconstruct(x_show.to(dev)).cpu(),
             samples.cpu(),
         )
     return out
 
 
-def latent_dim_explorer(
-    models: Mapping[int, VAE] | None = None,
-    x_test: Tensor | None = None,
-    ks: Sequence[int] = (1, 10, 100, 1000),
-    n_eval: int = 100,
-    seed: int = 0,
-    dpi: int = 144,
-    results: Mapping[int, LatentResult] | None = None,
-) -> Explorer:
-    """The latent-dimension explorer of chapter 5 (estimated; works in the static HTML).
+class LatentFigures:
+    """Draws the two figures of one M: the bounds against M with that M marked beside KL per
+    coordinate (active ones blue, collapsed ones red), and digits, reconstructions, samples."""
 
-    Evaluates the trained VAEs ``models`` (M -> VAE) with :func:`latent_dim_results` on
-    ``x_test`` (default: the held-out digits), or shows ``results`` computed before, and shows
-    the held-out ELBO and log p_K(x) against M, KL per latent coordinate (active units),
-    reconstructions and decoder means at z ~ p(z) (two figures per M, rendered at ``dpi`` and
-    shown at half that; they wrap one under the other on a narrow screen), and the numbers for
-    each K. A unit is
-    active when the variance over the data of its posterior mean exceeds 0.01
-    (:func:`~vae.estimators.active_units`); the figure and the table both say so.
-    ``explorer.results`` maps M to its :class:`LatentResult`.
-    """
-    x_test = load_digits("test") if x_test is None else x_test
-    if results is None:
-        if models is None:
-            raise ValueError("latent_dim_explorer needs trained models (or their results)")
-        results = latent_dim_results(models, x_test, ks, n_eval=n_eval, seed=seed)
-    latent_dims = list(results)
-    x_show = x_test[: len(results[latent_dims[0]].recon)].cpu()
-    controls = {
+    def __init__(
+        self, results: Mapping[int, LatentResult], ks: Sequence[int], x_show: Tensor, dpi: int
+    ) -> None:
+        self.results, self.ks, self.x_show = results, list(ks), x_show
+        self.dims = list(results)
+        self.kl_max = max(float(r.kl_per_dim.max()) for r in results.values())
+        # narrow figures (about 240 px on the page), so that text stays legible on a phone
+        self.fig_curve = Figure(figsize=(3.4, 3.4), dpi=dpi)
+        self.ax_curve = self.fig_curve.subplots()
+        self.fig_curve.subplots_adjust(left=0.25, right=0.96, bottom=0.15, top=0.9)
+        self.fig_kl = Figure(figsize=(3.0, 3.4), dpi=dpi)
+        self.ax_kl = self.fig_kl.subplots()
+        self.fig_kl.subplots_adjust(left=0.2, right=0.96, bottom=0.15, top=0.83)
+        self.fig_images = Figure(figsize=(3.2, 3.4), dpi=dpi)
+        self.ax_rec, self.ax_smp = self.fig_images.subplots(
+            2, 1, gridspec_kw={"height_ratios": [2, 1]}
+        )
+        self.fig_images.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.9, hspace=0.3)
+
+    def html(self, m: int) -> str:
+        """The figures of latent dimension ``m`` with their alt text, side by side."""
+        r = self.results[m]
+        curve_alt = (
+            f"Held-out ELBO and importance-sampled log p(x) against the latent dimension, "
+            f"M = {m} marked (ELBO {fmt(r.elbo)} nats)."
+        )
+        kl_alt = (
+            f"KL per latent coordinate, M = {m}: {int(r.active.sum())} of {m} latent units "
+            f"active (KL of at least {ACTIVE_MIN_KL} nats)."
+        )
+        images_alt = (
+            f"Latent dimension {m}: held-out digits, their reconstructions, and decoder means "
+            "at z drawn from the prior."
+        )
+        clear_data(self.ax_curve)
+        clear_data(self.ax_kl)
+        self._draw_curves(m)
+        self._draw_kl(m)
+        return figure_row(
+            img_tag(png_bytes(self.fig_curve), curve_alt, density=2),
+            img_tag(png_bytes(self.fig_kl), kl_alt, density=2),
+            img_tag(self.images_png(m), images_alt, density=2),
+        )
+
+    def _draw_curves(self, m: int) -> None:
+        ax, dims = self.ax_curve, self.dims
+        ax.plot(dims, [self.results[d].elbo for d in dims], "o-", color="#4c72b0", label="ELBO")
+        for k in self.ks:
+            if k != 1:
+                values = [self.results[d].log_px[k] for d in dims]
+                label = rf"$\log \hat p_K$, K = {k}"
+                ax.plot(dims, values, ".-", color=K_COLOURS.get(k, "k"), label=label)
+        ax.axvline(m, color="k", lw=0.8, ls=":")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(dims, [str(d) for d in dims])
+        ax.tick_params(labelsize=10)
+        ax.set_xlabel("latent dimension M", fontsize=11)
+        ax.set_ylabel("held-out nats per image", fontsize=11)
+        ax.set_title("bounds on log p(x)", fontsize=12)
+        ax.legend(fontsize=10, loc="upper left")
+
+    def _draw_kl(self, m: int) -> None:
+        ax, r = self.ax_kl, self.results[m]
+        idx = np.arange(1, m + 1)
+        ax.bar(idx, r.kl_per_dim, color=np.where(r.active, USED, COLLAPSED))
+        ax.axhline(ACTIVE_MIN_KL, color="k", lw=0.6, ls=":")
+        ax.set_ylim(0, 1.05 * self.kl_max)
+        ax.set_xticks(idx if m <= 8 else idx[1::4] if m > 16 else idx[1::2])
+        ax.tick_params(labelsize=10)
+        ax.set_xlabel("latent coordinate m", fontsize=11)
+        ax.set_ylabel("KL to N(0, 1), nats", fontsize=11)
+        ax.set_title(
+            f"M = {m}: {int(r.active.sum())} of {m} active\n(red: < {ACTIVE_MIN_KL} nats)",
+            fontsize=11,
+        )
+
+    def images_png(self, m: int) -> bytes:
+        r = self.results[m]
+        clear_data(self.ax_rec)
+        clear_data(self.ax_smp)
+        titles = ("held-out digits / reconstructions", "decoder means at z ~ p(z)")
+        show_reconstructions_and_samples(
+            self.ax_rec, self.ax_smp, self.x_show, r.recon, r.samples, titles
+        )
+        for ax in (self.ax_rec, self.ax_smp):
+            ax.title.set_fontsize(11)
+        return png_bytes(self.fig_images)
+
+
+def latent_numbers_html(r: LatentResult, k: int, n_eval: int) -> str:
+    """The table of one (M, K) state: ELBO, log p_K(x), their gap, active units."""
+    rows = [
+        ("held-out ELBO", fmt(r.elbo)),
+        (f"log p\u0302<sub>K</sub>(x), K = {k}", fmt(r.log_px[k])),
+        ("estimated gap log p\u0302<sub>K</sub> \u2212 ELBO", fmt(r.gap(k))),
+        (f"active units (KL \u2265 {ACTIVE_MIN_KL} nats)", f"{r.active.sum()} / {r.latent_dim}"),
+    ]
+    note = f"M = {r.latent_dim}, K = {k}: nats per image, mean over {n_eval} held-out digits."
+    if k == 1:
+        note += " With K = 1 the estimate is a one-sample ELBO: the gap estimate is noise."
+    # one height for every K (the K = 1 note is longer): the figures below do not jump
+    return f"<div style='min-height:12em'>{numbers_html(rows, note)}</div>"
+
+
+def _latent_controls(latent_dims: Sequence[int], ks: Sequence[int]) -> dict:
+    return {
         "M": widgets.SelectionSlider(
-            options=latent_dims,
+            options=list(latent_dims),
             value=latent_dims[min(1, len(latent_dims) - 1)],
             description="latent dim M",
             style={"description_width": "initial"},
@@ -133,100 +226,45 @@ def latent_dim_explorer(
             style={"button_width": "auto", "description_width": "initial"},
         ),
     }
-    fig_bounds = Figure(figsize=(5.8, 3.4), dpi=dpi)
-    ax_curve, ax_kl = fig_bounds.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 0.9]})
-    fig_bounds.subplots_adjust(left=0.11, right=0.98, bottom=0.15, top=0.85, wspace=0.42)
-    fig_images = Figure(figsize=(3.2, 3.4), dpi=dpi)
-    ax_rec, ax_smp = fig_images.subplots(2, 1, gridspec_kw={"height_ratios": [2, 1]})
-    fig_images.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.9, hspace=0.3)
-    colors = {1: "#8c8c8c", 10: "#8172b2", 100: "#dd8452", 1000: "#c44e52"}
-    kl_max = max(float(r.kl_per_dim.max()) for r in results.values())
 
-    def bounds_png(m: int) -> bytes:
-        r = results[m]
-        for ax in (ax_curve, ax_kl):
-            clear_data(ax)
-        ax_curve.plot(
-            latent_dims, [results[d].elbo for d in latent_dims], "o-", color="#4c72b0", label="ELBO"
-        )
-        for k in ks:
-            if k == 1:
-                continue
-            ax_curve.plot(
-                latent_dims,
-                [results[d].log_px[k] for d in latent_dims],
-                ".-",
-                color=colors.get(k, "k"),
-                label=rf"$\log \hat p_K$, K = {k}",
-            )
-        ax_curve.axvline(m, color="k", lw=0.8, ls=":")
-        ax_curve.set_xscale("log", base=2)
-        ax_curve.set_xticks(latent_dims, [str(d) for d in latent_dims])
-        ax_curve.tick_params(labelsize=10)
-        ax_curve.set_xlabel("latent dimension M", fontsize=11)
-        ax_curve.set_ylabel("held-out nats per image", fontsize=11)
-        ax_curve.set_title("bounds on log p(x)", fontsize=12)
-        ax_curve.legend(fontsize=9, loc="lower right")
-        idx = np.arange(1, m + 1)
-        ax_kl.bar(idx, r.kl_per_dim, color=np.where(r.active, "#4c72b0", "#c0c0c0"))
-        ax_kl.set_ylim(0, 1.05 * kl_max)
-        ax_kl.set_xticks(idx if m <= 8 else idx[1::4] if m > 16 else idx[1::2])
-        ax_kl.tick_params(labelsize=10)
-        ax_kl.set_xlabel("latent coordinate m", fontsize=11)
-        ax_kl.set_ylabel("KL(q(z_m|x) \u2016 N(0,1)), nats", fontsize=11)
-        ax_kl.set_title(
-            f"M = {m}: {int(r.active.sum())} of {m} units active\n"
-            "(blue: Var\u2093 E[z_m|x] > 0.01)",
-            fontsize=11,
-        )
-        return png_bytes(fig_bounds)
 
-    def images_png(m: int) -> bytes:
-        r = results[m]
-        for ax in (ax_rec, ax_smp):
-            clear_data(ax)
-        titles = ("held-out digits / reconstructions", "decoder means at z ~ p(z)")
-        show_reconstructions_and_samples(ax_rec, ax_smp, x_show, r.recon, r.samples, titles)
-        for ax in (ax_rec, ax_smp):
-            ax.title.set_fontsize(11)
-        return png_bytes(fig_images)
+def latent_dim_explorer(
+    models: Mapping[int, VAE] | None = None,
+    x_test: Tensor | None = None,
+    ks: Sequence[int] = (1, 10, 100, 1000),
+    n_eval: int = 100,
+    seed: int = 0,
+    dpi: int = 144,
+    results: Mapping[int, LatentResult] | None = None,
+) -> Explorer:
+    """The latent-dimension explorer (estimated; works in the static HTML).
 
-    def image_leaf(state):
-        m = latent_dims[state["M"]]
-        r = results[m]
-        active = f"{int(r.active.sum())} of {m} latent units active"
-        bounds_alt = (
-            f"Held-out ELBO and importance-sampled log p(x) against the latent dimension, "
-            f"M = {m} marked (ELBO {fmt(r.elbo)} nats); KL per latent coordinate: {active} "
-            "(variance of the posterior mean over the data above 0.01)."
-        )
-        images_alt = (
-            f"Latent dimension {m}: held-out digits, their reconstructions, and decoder means "
-            "at z drawn from the prior."
-        )
-        return widgets.HTML(
-            figure_row(
-                img_tag(bounds_png(m), bounds_alt, density=2),
-                img_tag(images_png(m), images_alt, density=2),
-            )
-        )
+    Evaluates the trained VAEs ``models`` (M -> VAE) with :func:`latent_dim_results` on
+    ``x_test`` (default: the held-out digits), or shows ``results`` computed before, and shows
+    the held-out ELBO and log p_K(x) against M, KL per latent coordinate (active units),
+    reconstructions and decoder means at z ~ p(z) (two figures per M, rendered at ``dpi`` and
+    shown at half that; they wrap one under the other on a narrow screen), and the numbers for
+    each K. A unit is active when its mean KL to the prior is at least :data:`ACTIVE_MIN_KL`
+    nats; the figure and the table both say so. ``n_eval`` names the evaluation set in the
+    table's note (pass the one ``results`` were computed on).
+    ``explorer.results`` maps M to its :class:`LatentResult`.
+    """
+    x_test = load_digits("test") if x_test is None else x_test
+    if results is None:
+        if models is None:
+            raise ValueError("latent_dim_explorer needs trained models (or their results)")
+        results = latent_dim_results(models, x_test, ks, n_eval=n_eval, seed=seed)
+    dims = list(results)
+    x_show = x_test[: len(results[dims[0]].recon)].cpu()
+    controls = _latent_controls(dims, ks)
+    figures = LatentFigures(results, ks, x_show, dpi)
 
-    def numbers_leaf(state):
-        m, k = latent_dims[state["M"]], ks[state["K"]]
-        r = results[m]
-        rows = [
-            ("held-out ELBO", fmt(r.elbo)),
-            (f"log p\u0302<sub>K</sub>(x), K = {k}", fmt(r.log_px[k])),
-            ("estimated gap log p\u0302<sub>K</sub> \u2212 ELBO", fmt(r.gap(k))),
-            (
-                "active units (Var<sub>x</sub> E[z<sub>m</sub>|x] &gt; 0.01)",
-                f"{int(r.active.sum())} / {m}",
-            ),
-        ]
-        note = f"M = {m}, K = {k}: nats per image, mean over {n_eval} held-out digits."
-        if k == 1:
-            note += " With K = 1 the estimate is a one-sample ELBO: the gap estimate is noise."
-        return widgets.HTML(numbers_html(rows, note))
+    def numbers_leaf(state: dict[str, int]) -> widgets.Widget:
+        r = results[dims[state["M"]]]
+        return widgets.HTML(latent_numbers_html(r, ks[state["K"]], n_eval))
+
+    def image_leaf(state: dict[str, int]) -> widgets.Widget:
+        return widgets.HTML(figures.html(dims[state["M"]]))
 
     header = widgets.HTML(
         "<b>Latent-dimension explorer</b> (trained VAEs, estimated): move the slider to change M, "

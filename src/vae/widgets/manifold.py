@@ -1,4 +1,4 @@
-"""Chapter 7's latent-space explorers for a VAE with M = 2, and the manifold figure.
+"""The latent space of a VAE with M = 2: two explorers and the manifold figure.
 
 * :func:`latent_point_explorer` -- the reader picks z = (z1, z2) on a grid and sees the decoded
   digit E[x | z];
@@ -9,12 +9,14 @@
 
 Every state is precomputed (about a hundred 8x8 images, each a PNG of a few hundred bytes), so
 both explorers work in the static HTML. All leaves of an explorer share one layout and one style
-model, which keeps the page's embedded widget state to about one small model per image.
+model (:class:`~vae.widgets.stack.Leaves`), which keeps the page's embedded widget state to about
+one small model per image.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
 from collections.abc import Sequence
@@ -22,6 +24,7 @@ from collections.abc import Sequence
 import ipywidgets as widgets
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from PIL import Image
@@ -30,7 +33,8 @@ from torch import Tensor
 from vae.data import MAX_COUNT
 from vae.model import VAE
 from vae.plot import image_grid
-from vae.widgets.stack import Explorer, Panel, make_explorer
+from vae.widgets.render import captioned, figure_row, img_tag, png_bytes
+from vae.widgets.stack import Explorer, Leaves, Panel, make_explorer
 
 
 def _check_2d(model: VAE) -> None:
@@ -57,7 +61,7 @@ def decode_grid(model: VAE, values: Tensor) -> Tensor:
     """Decoder means E[x | z] on the grid z = (values[j], values[i]): shape [G, G, D] for G
     values, row i (z2) first, so that row 0 is the smallest z2."""
     _check_2d(model)
-    values = torch.as_tensor(values, dtype=model._zero.dtype)
+    values = torch.as_tensor(values, dtype=model.dtype)
     z2, z1 = torch.meshgrid(values, values, indexing="ij")
     return model.decode(torch.stack([z1, z2], dim=-1)).mean
 
@@ -103,78 +107,211 @@ def manifold_figure(
     return fig
 
 
-class _Leaves:
-    """HTML leaves sharing the first leaf's layout and style models (fewer models in the page)."""
-
-    def __init__(self) -> None:
-        self.first: widgets.HTML | None = None
-
-    def __call__(self, value: str) -> widgets.HTML:
-        if self.first is None:
-            self.first = widgets.HTML(value)
-            return self.first
-        return widgets.HTML(value, layout=self.first.layout, style=self.first.style)
-
-
 def _digit_html(x: Tensor, caption: str, alt: str, size: int = 96) -> str:
-    data = base64.b64encode(digit_png(x)).decode("ascii")
-    return (
-        "<figure style='display:inline-block;margin:0 0.6em;text-align:center'>"
-        f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}" '
-        f'width="{size}" height="{size}" style="image-rendering:pixelated;display:block">'
-        f"<figcaption style='font-size:90%'>{caption}</figcaption></figure>"
-    )
+    return captioned(img_tag(digit_png(x), alt, size=size), caption)
 
 
-def latent_point_explorer(model: VAE, values: Sequence[float] | Tensor | None = None) -> Explorer:
+def _scatter_axes(
+    ax: Axes, mu: np.ndarray, labels: Tensor, half: float, lim: float, fontsize: int = 10
+) -> None:
+    """Posterior means coloured by class (the palette of :func:`manifold_figure`), the square
+    of half-width ``half`` dotted, on [-lim, lim]^2."""
+    ax.scatter(mu[:, 0], mu[:, 1], c=np.asarray(labels), cmap="tab10", s=6, vmin=-0.5, vmax=9.5)
+    ax.add_patch(Rectangle((-half, -half), 2 * half, 2 * half, fill=False, ls=":", lw=0.8))
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_xlabel("$z_1$", fontsize=fontsize)
+    ax.set_ylabel("$z_2$", fontsize=fontsize, labelpad=0)
+    ax.tick_params(labelsize=fontsize)
+    ax.set_title("posterior means", fontsize=fontsize)
+
+
+class LatentScatter:
+    """The held-out digits' posterior means as one picture, and marks on it per state.
+
+    The picture is drawn once and carried by the explorer's ``<style>`` (:attr:`style`, a CSS
+    background); each state adds only a small SVG overlay (a cross at z, a line between two
+    points), so dozens of states cost a few hundred bytes each in the page.
+    """
+
+    def __init__(self, model: VAE, x: Tensor, labels: Tensor, half: float, dpi: int = 144) -> None:
+        with torch.no_grad():
+            mu = model.encode(x).mean.cpu().numpy()
+        fig = Figure(figsize=(2.4, 2.4), dpi=dpi)
+        self.ax = fig.subplots()
+        fig.subplots_adjust(left=0.2, right=0.97, bottom=0.18, top=0.9)
+        _scatter_axes(self.ax, mu, labels, half, lim=1.25 * half)
+        png = png_bytes(fig)  # draws, which fixes the axes' transform
+        self.width, self.height = (int(v) for v in fig.canvas.get_width_height())
+        self.css_class = "vae-scatter-" + hashlib.sha1(png).hexdigest()[:12]
+        data = base64.b64encode(png).decode("ascii")
+        self.style = (
+            f".{self.css_class} {{background: url(data:image/png;base64,{data}) 0 0 / 100% 100% "
+            "no-repeat;}"
+        )
+
+    def _pixel(self, z: Sequence[float]) -> tuple[float, float]:
+        px, py = self.ax.transData.transform((float(z[0]), float(z[1])))
+        return round(float(px), 1), round(float(self.height - py), 1)
+
+    def html(self, alt: str, mark: Sequence[float], line: tuple | None = None) -> str:
+        """The scatter with a cross at ``mark`` (z) and, if given, the segment ``line`` = (z_a,
+        z_b); shown at half its pixel size, shrinking with the column."""
+        x, y = self._pixel(mark)
+        r = 9
+        svg = [
+            f"<path d='M{x - r} {y - r}L{x + r} {y + r}M{x - r} {y + r}L{x + r} {y - r}' "
+            "stroke='black' stroke-width='4'/>"
+        ]
+        if line is not None:
+            (x0, y0), (x1, y1) = self._pixel(line[0]), self._pixel(line[1])
+            svg.insert(
+                0,
+                f"<line x1='{x0}' y1='{y0}' x2='{x1}' y2='{y1}' stroke='black' "
+                "stroke-width='2.5' stroke-dasharray='8 5'/>",
+            )
+        w, h = self.width, self.height
+        return (
+            f"<div class='{self.css_class}' role='img' aria-label='{html.escape(alt, quote=True)}' "
+            f"style='position:relative;width:{w / 2:g}px;max-width:100%;aspect-ratio:{w}/{h}'>"
+            f"<svg viewBox='0 0 {w} {h}' style='position:absolute;left:0;top:0;width:100%;"
+            f"height:100%' aria-hidden='true'>{''.join(svg)}</svg></div>"
+        )
+
+
+def _header(text: str, scatter: LatentScatter | None) -> widgets.HTML:
+    style = f"<style>{scatter.style}</style>" if scatter is not None else ""
+    return widgets.HTML(style + text)
+
+
+def _z_labels(values: Tensor) -> list[str]:
+    return [f"{v:+.2f}".replace("-", "\u2212") for v in values.tolist()]
+
+
+def latent_point_explorer(
+    model: VAE,
+    values: Sequence[float] | Tensor | None = None,
+    x: Tensor | None = None,
+    labels: Tensor | None = None,
+) -> Explorer:
     """Pick z = (z1, z2) with two sliders over ``values`` (default: -3..3 in steps of 0.75)
-    and see the decoded digit E[x | z]. ``explorer.results["grid"]`` is the [G, G, D] tensor of
-    :func:`decode_grid`."""
+    and see the decoded digit E[x | z]; given digits ``x`` [N, D] and their ``labels`` [N],
+    also where z lies among their posterior means (a cross on the scatter of
+    :func:`manifold_figure`'s right panel). ``explorer.results["grid"]`` is the [G, G, D]
+    tensor of :func:`decode_grid`."""
     _check_2d(model)
     values = torch.linspace(-3, 3, 9) if values is None else torch.as_tensor(values).float()
     grid = decode_grid(model, values)
-    labels = [f"{v:+.2f}".replace("-", "\u2212") for v in values.tolist()]
-    mid = len(labels) // 2
-    new_leaf = _Leaves()
+    names = _z_labels(values)
+    step = float(values[1] - values[0]) if len(values) > 1 else 1.0
+    half = float(values.abs().max()) + step / 2
+    scatter = None if x is None else LatentScatter(model, x, labels, half)
+    leaves = Leaves()
     controls = {
         name: widgets.SelectionSlider(
-            options=[(s, i) for i, s in enumerate(labels)], value=mid, description=name
+            options=[(s, i) for i, s in enumerate(names)], value=len(names) // 2, description=name
         )
         for name in ("z1", "z2")
     }
 
-    def leaf(state: dict[str, int]) -> widgets.Widget:
-        z1, z2 = labels[state["z1"]], labels[state["z2"]]
-        x = grid[state["z2"], state["z1"]]
-        return new_leaf(
-            _digit_html(x, f"E[x | z = ({z1}, {z2})]", f"digit decoded at z = ({z1}, {z2})")
-        )
+    def html_of(i1: int, i2: int) -> str:
+        z1, z2 = names[i1], names[i2]
+        caption, alt = f"E[x | z = ({z1}, {z2})]", f"digit decoded at z = ({z1}, {z2})"
+        digit = _digit_html(grid[i2, i1], caption, alt)
+        if scatter is None:
+            return digit
+        where = scatter.html(f"z = ({z1}, {z2}) among the posterior means", values[[i1, i2]])
+        return figure_row(digit, where)
 
-    header = widgets.HTML(
+    def leaf(state: dict[str, int]) -> widgets.Widget:
+        i1, i2 = state["z1"], state["z2"]
+        return leaves.get((i1, i2), lambda: html_of(i1, i2))
+
+    header = _header(
         "<b>Latent-space explorer</b> (M = 2): pick z<sub>1</sub> and z<sub>2</sub>; the digit "
-        "is the decoder's mean at that point."
+        "is the decoder's mean at that point"
+        + ("; the cross shows where z lies among the held-out digits." if scatter else "."),
+        scatter,
     )
     return make_explorer(
         controls, [Panel(["z2", "z1"], leaf)], header=header, results={"grid": grid}
     )
 
 
+def _strip_html(frames: Tensor, current: int, size: int = 40) -> str:
+    """Decoded digits in a row, the ``current`` one framed."""
+    cells = []
+    for j, frame in enumerate(frames):
+        border = "3px solid #d62728" if j == current else "3px solid transparent"
+        img = img_tag(digit_png(frame), f"frame {j + 1} of {len(frames)}", size=size)
+        cells.append(f"<div style='border:{border};line-height:0'>{img}</div>")
+    return f"<div style='display:flex;flex-wrap:wrap;gap:2px'>{''.join(cells)}</div>"
+
+
+class _Interpolation:
+    """The straight lines in z between pairs of digits, decoded, and their HTML."""
+
+    def __init__(
+        self, model: VAE, x: Tensor, pairs: Sequence[tuple[int, int]], names: Sequence[str],
+        steps: int, scatter_of: tuple[Tensor, Tensor] | None,
+    ) -> None:  # fmt: skip
+        self.x, self.names = x, names
+        self.ts = torch.linspace(0, 1, steps)
+        with torch.no_grad():
+            self.mu = model.encode(x).mean
+            t = self.ts[:, None]
+            self.zs = {(a, b): (1 - t) * self.mu[a] + t * self.mu[b] for a, b in pairs}
+            self.path = {pair: model.decode(z).mean for pair, z in self.zs.items()}
+        self.scatter = None
+        if scatter_of is not None:
+            half = max(3.0, 1.05 * float(torch.cat(list(self.zs.values())).abs().max()))
+            self.scatter = LatentScatter(model, *scatter_of, half)
+
+    def ends_html(self, a: int, b: int) -> str:
+        x, names = self.x, self.names
+        return (
+            "<div>"
+            + _digit_html(x[a], f"x<sub>a</sub> ({names[a]})", f"held-out digit {names[a]}")
+            + _digit_html(x[b], f"x<sub>b</sub> ({names[b]})", f"held-out digit {names[b]}")
+            + "</div>"
+        )
+
+    def path_html(self, a: int, b: int, j: int) -> str:
+        t, names = self.ts[j].item(), self.names
+        digit = _digit_html(
+            self.path[a, b][j],
+            f"decoded at (1 − t) μ(x<sub>a</sub>) + t μ(x<sub>b</sub>), t = {t:.2f}",
+            f"digit decoded a fraction {t:.2f} of the way from {names[a]} to {names[b]}",
+        )
+        parts = [digit, _strip_html(self.path[a, b], j)]
+        if self.scatter is not None:
+            alt = f"the straight line from {names[a]} to {names[b]} in z, at t = {t:.2f}"
+            line = (self.mu[a], self.mu[b])
+            parts.append(self.scatter.html(alt, self.zs[a, b][j], line=line))
+        return figure_row(*parts)
+
+
 def interpolation_explorer(
-    model: VAE, x: Tensor, pairs: Sequence[tuple[int, int]], names: Sequence[str], steps: int = 9
+    model: VAE,
+    x: Tensor,
+    pairs: Sequence[tuple[int, int]],
+    names: Sequence[str],
+    steps: int = 9,
+    x_scatter: Tensor | None = None,
+    labels: Tensor | None = None,
 ) -> Explorer:
     """Interpolate in z between two digits: for each pair (a, b) of row indices into ``x`` (named
     ``names[a]``, ``names[b]``), the decoded digits at (1 - t) mu(x_a) + t mu(x_b) for ``steps``
-    values of t in [0, 1]. ``explorer.results["path"]`` maps each pair to its [steps, D] digits."""
+    values of t in [0, 1]: the whole path as a strip with the current t framed, the digit at t,
+    and, given digits ``x_scatter`` [N, D] with ``labels`` [N], the straight line and the current
+    point on the scatter of their posterior means. ``explorer.results["path"]`` maps each pair to
+    its [steps, D] digits, ``explorer.results["z"]`` to its [steps, 2] points in z."""
     _check_2d(model)
     if len(names) != len(x):
         raise ValueError(f"need one name per digit: {len(names)} names for {len(x)} digits")
-    ts = torch.linspace(0, 1, steps)
-    with torch.no_grad():
-        mu = model.encode(x).mean
-        path = {
-            (a, b): model.decode((1 - ts[:, None]) * mu[a] + ts[:, None] * mu[b]).mean
-            for a, b in pairs
-        }
+    scatter_of = None if x_scatter is None else (x_scatter, labels)
+    lines = _Interpolation(model, x, pairs, names, steps, scatter_of)
     controls = {
         "pair": widgets.Dropdown(
             options=[(f"{names[a]} \u2192 {names[b]}", i) for i, (a, b) in enumerate(pairs)],
@@ -182,39 +319,29 @@ def interpolation_explorer(
             description="digits",
         ),
         "t": widgets.SelectionSlider(
-            options=[(f"{t:.2f}", i) for i, t in enumerate(ts.tolist())], value=0, description="t"
+            options=[(f"{t:.2f}", i) for i, t in enumerate(lines.ts.tolist())],
+            value=0,
+            description="t",
         ),
     }
-
-    new_leaf = _Leaves()
+    leaves = Leaves()
 
     def ends_leaf(state: dict[str, int]) -> widgets.Widget:
         a, b = pairs[state["pair"]]
-        return new_leaf(
-            "<div>"
-            + _digit_html(x[a], f"x<sub>a</sub> ({names[a]})", f"held-out digit {names[a]}")
-            + _digit_html(x[b], f"x<sub>b</sub> ({names[b]})", f"held-out digit {names[b]}")
-            + "</div>"
-        )
+        return leaves.get((a, b), lambda: lines.ends_html(a, b))
 
     def path_leaf(state: dict[str, int]) -> widgets.Widget:
-        a, b = pairs[state["pair"]]
-        t = ts[state["t"]].item()
-        return new_leaf(
-            _digit_html(
-                path[a, b][state["t"]],
-                f"decoded at (1 − t) μ(x<sub>a</sub>) + t μ(x<sub>b</sub>), t = {t:.2f}",
-                f"digit decoded a fraction {t:.2f} of the way from {names[a]} to {names[b]}",
-            )
-        )
+        (a, b), j = pairs[state["pair"]], state["t"]
+        return leaves.get((a, b, j), lambda: lines.path_html(a, b, j))
 
-    header = widgets.HTML(
+    header = _header(
         "<b>Interpolation</b>: pick two held-out digits and slide t from one posterior mean "
-        "to the other."
+        "to the other; the strip shows the whole path, the current t framed.",
+        lines.scatter,
     )
     return make_explorer(
         controls,
         [Panel(["pair"], ends_leaf), Panel(["pair", "t"], path_leaf)],
         header=header,
-        results={"path": path},
+        results={"path": lines.path, "z": lines.zs},
     )

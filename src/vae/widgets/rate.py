@@ -1,9 +1,12 @@
-"""Chapter 7's beta explorer: rate, distortion and what the KL weight beta does.
+"""The beta explorer: rate, distortion and what the KL weight beta does.
 
 For each trained VAE (one per beta, passed in: nothing is trained here), on held-out digits:
 the rate R = E_x KL(q(z|x) || p(z)) and the distortion D = -E_x E_q[log p(x|z)], whose sum is
 the negative ELBO; the importance-sampled bound on log p(x); the active units; reconstructions
 and samples. Nats per image.
+
+:func:`beta_results` computes, :class:`BetaFigure` draws one beta, :func:`beta_explorer` lays
+the states out.
 """
 
 from __future__ import annotations
@@ -18,19 +21,12 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from vae.data import load_digits
-from vae.estimators import active_units, log_marginal_is
+from vae.estimators import kl_per_dimension, log_marginal_is
 from vae.model import VAE
 from vae.plot import show_reconstructions_and_samples
-from vae.widgets.stack import (
-    Explorer,
-    Panel,
-    clear_data,
-    fmt,
-    img_tag,
-    make_explorer,
-    numbers_html,
-    png_bytes,
-)
+from vae.widgets.latent import ACTIVE_MIN_KL, active_coordinates
+from vae.widgets.render import clear_data, figure_row, fmt, img_tag, numbers_html, png_bytes
+from vae.widgets.stack import Explorer, Panel, make_explorer
 
 
 @dataclass
@@ -45,7 +41,8 @@ class BetaResult:
     log_px: float
     """Mean importance-sampled bound log p_K(x)."""
     active: int
-    """Active latent units (:func:`vae.estimators.active_units`)."""
+    """Active latent units: mean KL to the prior of at least
+    :data:`~vae.widgets.latent.ACTIVE_MIN_KL` nats over all of ``x_test``."""
     latent_dim: int
     recon: Tensor
     """Reconstructions of the first held-out digits, [n_show, D]."""
@@ -80,7 +77,7 @@ def beta_results(
         model = models[beta].eval()
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(seed)
-            terms = model.elbo(x_eval, n_samples=10)
+            terms = model.elbo_terms(x_eval, n_samples=10)
             log_px = log_marginal_is(model, x_eval, k).mean().item()
             samples = model.sample(n_show)
         out[beta] = BetaResult(
@@ -88,12 +85,101 @@ def beta_results(
             rate=terms.kl.mean().item(),
             distortion=-terms.log_likelihood.mean().item(),
             log_px=log_px,
-            active=int(active_units(model, x_test).sum()),
+            active=int(active_coordinates(kl_per_dimension(model, x_test)).sum()),
             latent_dim=model.latent_dim,
             recon=model.reconstruct(x_test[:n_show]),
             samples=samples,
         )
     return out
+
+
+class BetaFigure:
+    """Draws one beta: the rate-distortion plane with lines of equal ELBO and that beta marked,
+    the held-out bounds against beta, and reconstructions and samples: three figures rendered at
+    ``dpi`` and shown at half that, each narrow enough to keep its text legible on a phone (they
+    wrap one under the other)."""
+
+    def __init__(self, results: Mapping[float, BetaResult], x_show: Tensor, dpi: int) -> None:
+        self.results, self.x_show = results, x_show
+        self.betas = list(results)
+        self.rates = np.array([results[b].rate for b in self.betas])
+        self.dists = np.array([results[b].distortion for b in self.betas])
+        self.fig_rd = Figure(figsize=(3.4, 3.2), dpi=dpi)
+        self.ax_rd = self.fig_rd.subplots()
+        self.fig_b = Figure(figsize=(3.4, 3.2), dpi=dpi)
+        self.ax_b = self.fig_b.subplots()
+        for fig in (self.fig_rd, self.fig_b):
+            fig.subplots_adjust(left=0.24, right=0.96, bottom=0.16, top=0.88)
+        self.fig_img = Figure(figsize=(3.2, 3.2), dpi=dpi)
+        self.ax_rec, self.ax_smp = self.fig_img.subplots(
+            2, 1, gridspec_kw={"height_ratios": [2, 1]}
+        )
+        self.fig_img.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.9, hspace=0.3)
+
+    def html(self, beta: float) -> str:
+        """The three figures of ``beta`` as images with their alt text."""
+        r = self.results[beta]
+        for ax in (self.ax_rd, self.ax_b, self.ax_rec, self.ax_smp):
+            clear_data(ax)
+        self._draw_plane(r)
+        self._draw_bounds(r)
+        show_reconstructions_and_samples(self.ax_rec, self.ax_smp, self.x_show, r.recon, r.samples)
+        for ax in (self.ax_rec, self.ax_smp):
+            ax.title.set_fontsize(11)
+        plane_alt = (
+            f"beta = {r.beta:g} on the rate-distortion plane: rate {r.rate:.1f} nats, "
+            f"distortion {r.distortion:.1f} nats; grey lines of equal ELBO."
+        )
+        bounds_alt = (
+            f"Held-out ELBO and log p_K(x) against beta, beta = {r.beta:g} marked; "
+            f"{r.active} of {r.latent_dim} latent units active."
+        )
+        images_alt = f"beta = {r.beta:g}: held-out digits, reconstructions and samples."
+        return figure_row(
+            img_tag(png_bytes(self.fig_rd), plane_alt, density=2),
+            img_tag(png_bytes(self.fig_b), bounds_alt, density=2),
+            img_tag(png_bytes(self.fig_img), images_alt, density=2),
+        )
+
+    def _draw_plane(self, r: BetaResult) -> None:
+        ax, rates, dists = self.ax_rd, self.rates, self.dists
+        span = np.array([0, dists.max() + rates.max()])
+        for total in np.unique(np.round(rates + dists, -1)):  # lines R + D = const
+            ax.plot(span, total - span, color="#dddddd", lw=0.8, zorder=0)
+        ax.plot(dists, rates, "o-", color="#4c72b0", ms=4)
+        ax.plot([r.distortion], [r.rate], "o", color="#c44e52", ms=9)
+        ax.set_xlim(0.95 * dists.min(), 1.02 * dists.max())
+        ax.set_ylim(-0.05 * rates.max() - 0.1, 1.1 * rates.max() + 0.1)
+        ax.tick_params(labelsize=10)
+        ax.set_xlabel("distortion D (nats)", fontsize=11)
+        ax.set_ylabel("rate R (nats)", fontsize=11)
+        ax.set_title("grey: equal ELBO = \u2212(D + R)", fontsize=11)
+
+    def _draw_bounds(self, r: BetaResult) -> None:
+        ax, betas = self.ax_b, self.betas
+        log_px = [self.results[b].log_px for b in betas]
+        ax.plot(betas, log_px, "o-", color="#c44e52", label="log p\u0302_K")
+        ax.plot(betas, [self.results[b].elbo for b in betas], "s--", color="#4c72b0", label="ELBO")
+        ax.axvline(r.beta, color="k", lw=0.8, ls=":")
+        ax.set_xscale("log")
+        ax.tick_params(labelsize=10)
+        ax.set_xlabel("\u03b2", fontsize=11)
+        ax.set_ylabel("held-out nats per image", fontsize=11)
+        ax.set_title(f"\u03b2 = {r.beta:g}: {r.active} of {r.latent_dim} active", fontsize=11)
+        ax.legend(fontsize=10, loc="lower left")
+
+
+def beta_numbers_html(r: BetaResult, n_eval: int) -> str:
+    """The table of one beta: rate, distortion, ELBO, log p_K(x), active units."""
+    rows = [
+        ("rate R = KL(q \u2016 p(z))", fmt(r.rate)),
+        ("distortion D = \u2212E<sub>q</sub> log p(x|z)", fmt(r.distortion)),
+        ("ELBO = \u2212(D + R)", fmt(r.elbo)),
+        ("log p\u0302<sub>K</sub>(x)", fmt(r.log_px)),
+        (f"active units (KL \u2265 {ACTIVE_MIN_KL} nats)", f"{r.active} / {r.latent_dim}"),
+    ]
+    note = f"\u03b2 = {r.beta:g}: nats per image, mean over {n_eval} held-out digits."
+    return numbers_html(rows, note)
 
 
 def beta_explorer(
@@ -102,15 +188,16 @@ def beta_explorer(
     k: int = 100,
     n_eval: int = 100,
     seed: int = 0,
-    dpi: int = 72,
+    dpi: int = 144,
     results: Mapping[float, BetaResult] | None = None,
 ) -> Explorer:
-    """The beta explorer of chapter 7 (works in the static HTML).
+    """The beta explorer (works in the static HTML).
 
     Evaluates the VAEs ``models`` (beta -> VAE, trained with ``vae.fit(..., beta=beta)``) with
     :func:`beta_results`, or shows ``results`` computed before: the rate-distortion plane with
     lines of equal ELBO, the held-out bounds against beta, reconstructions and samples, and the
-    numbers. ``explorer.results`` maps beta to its :class:`BetaResult`.
+    numbers. It opens at the beta nearest 1. ``explorer.results`` maps beta to its
+    :class:`BetaResult`.
     """
     x_test = load_digits("test") if x_test is None else x_test
     if results is None:
@@ -120,7 +207,7 @@ def beta_explorer(
     betas = list(results)
     if not betas:
         raise ValueError("beta_explorer needs at least one model")
-    x_show = x_test[: len(results[betas[0]].recon)].cpu()
+    figure = BetaFigure(results, x_test[: len(results[betas[0]].recon)].cpu(), dpi)
     default = min(range(len(betas)), key=lambda i: abs(np.log(betas[i])))  # beta nearest 1
     controls = {
         "beta": widgets.SelectionSlider(
@@ -130,62 +217,12 @@ def beta_explorer(
             style={"description_width": "initial"},
         )
     }
-    rates = np.array([results[b].rate for b in betas])
-    dists = np.array([results[b].distortion for b in betas])
-    fig = Figure(figsize=(10.5, 3.6), dpi=dpi)
-    grid = fig.add_gridspec(2, 3, width_ratios=[1, 1, 1.4])
-    ax_rd, ax_b = fig.add_subplot(grid[:, 0]), fig.add_subplot(grid[:, 1])
-    ax_rec, ax_smp = fig.add_subplot(grid[0, 2]), fig.add_subplot(grid[1, 2])
-    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.14, top=0.9, wspace=0.32, hspace=0.3)
-
-    def figure(i: int) -> bytes:
-        r = results[betas[i]]
-        for ax in (ax_rd, ax_b, ax_rec, ax_smp):
-            clear_data(ax)
-        span = np.array([0, dists.max() + rates.max()])
-        for total in np.unique(np.round(rates + dists, -1)):  # lines R + D = const
-            ax_rd.plot(span, total - span, color="#dddddd", lw=0.8, zorder=0)
-        ax_rd.plot(dists, rates, "o-", color="#4c72b0", ms=4)
-        ax_rd.plot([r.distortion], [r.rate], "o", color="#c44e52", ms=9)
-        ax_rd.set_xlim(0.95 * dists.min(), 1.02 * dists.max())
-        ax_rd.set_ylim(-0.05 * rates.max() - 0.1, 1.1 * rates.max() + 0.1)
-        ax_rd.set_xlabel("distortion D (nats)")
-        ax_rd.set_ylabel("rate R (nats)")
-        ax_rd.set_title("grey lines: equal ELBO = \u2212(D + R)", fontsize=9)
-        ax_b.plot(
-            betas, [results[b].log_px for b in betas], "o-", color="#c44e52", label="log p\u0302_K"
-        )
-        ax_b.plot(betas, [results[b].elbo for b in betas], "s--", color="#4c72b0", label="ELBO")
-        ax_b.axvline(r.beta, color="k", lw=0.8, ls=":")
-        ax_b.set_xscale("log")
-        ax_b.set_xlabel("\u03b2")
-        ax_b.set_ylabel("held-out nats per image")
-        ax_b.set_title(
-            f"\u03b2 = {r.beta:g}: {r.active} of {r.latent_dim} units active", fontsize=9
-        )
-        ax_b.legend(fontsize=7, loc="lower left")
-        show_reconstructions_and_samples(ax_rec, ax_smp, x_show, r.recon, r.samples)
-        return png_bytes(fig)
 
     def image_leaf(state: dict[str, int]) -> widgets.Widget:
-        r = results[betas[state["beta"]]]
-        alt = (
-            f"beta = {r.beta:g}: rate {r.rate:.1f} nats, distortion {r.distortion:.1f} nats, "
-            f"{r.active} of {r.latent_dim} latent units active; reconstructions and samples."
-        )
-        return widgets.HTML(img_tag(figure(state["beta"]), alt))
+        return widgets.HTML(figure.html(betas[state["beta"]]))
 
     def numbers_leaf(state: dict[str, int]) -> widgets.Widget:
-        r = results[betas[state["beta"]]]
-        rows = [
-            ("rate R = KL(q \u2016 p(z))", fmt(r.rate)),
-            ("distortion D = \u2212E<sub>q</sub> log p(x|z)", fmt(r.distortion)),
-            ("ELBO = \u2212(D + R)", fmt(r.elbo)),
-            ("log p\u0302<sub>K</sub>(x)", fmt(r.log_px)),
-            ("active units", f"{r.active} / {r.latent_dim}"),
-        ]
-        note = f"\u03b2 = {r.beta:g}: nats per image, mean over {n_eval} held-out digits."
-        return widgets.HTML(numbers_html(rows, note))
+        return widgets.HTML(beta_numbers_html(results[betas[state["beta"]]], n_eval))
 
     header = widgets.HTML(
         "<b>\u03b2 explorer</b> (one VAE trained per \u03b2): move the slider to trade rate "

@@ -1,103 +1,83 @@
-"""Precompute every state of an explorer into nested stacks, switched by JavaScript links.
+"""Precompute every state of an explorer into nested switches, flipped by JavaScript links.
 
 A Python callback (``interact``, ``observe``) runs only where there is a kernel; the built book
 has none. So an explorer precomputes its display for EVERY position of its controls and lays
-the results out in nested :class:`ipywidgets.Stack` widgets, one level per control. Each
-control's ``index`` is tied to the ``selected_index`` of its stacks with
+the results out in nested *switches* (containers that show one child at a time), one level per
+control. Each control's ``index`` is tied to the ``selected_index`` of its switches with
 :func:`ipywidgets.jsdlink`, a link that runs in the browser's JavaScript: in the static page
 (whose widget state myst-nb embeds) moving a slider switches the visible figure and numbers with
 no Python at all, and in a kernel it is the same instant switch. A Python observer mirrors the
-links so that :meth:`Explorer.select` works without a front end (tests, benchmarks).
+links so that :meth:`Explorer.select` works without a front end (tests, benchmarks, nbconvert).
+
+The switch is :class:`ipywidgets.Stack` where it exists (ipywidgets >= 8.0: JupyterLab, VS Code,
+the static page). ipywidgets 7 (Google Colab's built-in widget manager, classic Notebook 6 with
+widgetsnbextension 3) has no ``Stack``; there the switch is an :class:`ipywidgets.Tab` whose
+``selected_index`` is linked the same way, with its tab bar and frame hidden by a ``<style>``
+that each explorer carries in its own widget tree (:data:`SWITCH_STYLE`), so it also works in
+Colab, which renders each output in a frame of its own.
 
 This module knows nothing about VAEs: it imports nothing from ``vae``.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import ipywidgets as widgets
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from PIL import Image
+
+HAS_STACK = hasattr(widgets, "Stack")
+"""Whether this ipywidgets has ``Stack`` (new in 8.0); else the switches are hidden-bar Tabs."""
+
+SWITCH_CLASS = "vae-switch"
+"""The DOM class of every switch (a ``Stack``, or a ``Tab`` under ipywidgets 7)."""
+
+SWITCH_STYLE = (
+    "<style>"
+    f".{SWITCH_CLASS} > .widget-tab-bar, .{SWITCH_CLASS} > .p-TabBar, "
+    f".{SWITCH_CLASS} > .lm-TabBar {{display: none !important;}}"
+    f".{SWITCH_CLASS} > .widget-tab-contents {{border: none !important; "
+    "padding: 0 !important; margin: 0 !important; overflow: visible !important;}"
+    "</style>"
+)
+"""CSS that makes an ipywidgets-7 ``Tab`` look like a ``Stack``: no tab bar, no frame."""
+
+_Switch = widgets.Stack if HAS_STACK else widgets.Tab
 
 
-def png_bytes(fig: Figure, colors: int | None = 256) -> bytes:
-    """Render a matplotlib figure (at its own dpi) to PNG bytes.
+def switch(children: Sequence[widgets.Widget], selected_index: int) -> widgets.Widget:
+    """A container showing only ``children[selected_index]``: a ``Stack``, or under
+    ipywidgets 7 a ``Tab`` whose bar :data:`SWITCH_STYLE` hides."""
+    box = _Switch(list(children), selected_index=selected_index)
+    box.add_class(SWITCH_CLASS)
+    return box
 
-    ``colors`` quantizes to a palette of that many colours: with 256 the explorers' line, bar
-    and digit plots look the same as in full RGB at a third of the size (and encode twice as
-    fast); with fewer, anti-aliased text and lines turn ragged. ``None`` keeps full RGB.
+
+class Leaves:
+    """HTML leaves made once per key, all sharing the first leaf's layout and style models.
+
+    States that show the same thing share one leaf (its images are embedded in the page once),
+    and the page's widget state holds one layout and one style model instead of one per leaf.
     """
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    img = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB")
-    if colors is not None:
-        img = img.quantize(colors=colors, method=Image.Quantize.FASTOCTREE)
-    out = io.BytesIO()
-    img.save(out, format="png")
-    return out.getvalue()
 
+    def __init__(self) -> None:
+        self._by_key: dict[Hashable, widgets.HTML] = {}
+        self._first: widgets.HTML | None = None
 
-def png_width(png: bytes) -> int:
-    """The width in pixels of a PNG image (read from its header)."""
-    if png[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError("not a PNG image")
-    return int.from_bytes(png[16:20], "big")
+    def get(self, key: Hashable, make_html: Callable[[], str]) -> widgets.HTML:
+        """The leaf for ``key``; ``make_html()`` is called only the first time."""
+        if key not in self._by_key:
+            if self._first is None:
+                self._first = widgets.HTML(make_html())
+                self._by_key[key] = self._first
+            else:
+                shared = {"layout": self._first.layout, "style": self._first.style}
+                self._by_key[key] = widgets.HTML(make_html(), **shared)
+        return self._by_key[key]
 
-
-def clear_data(ax: Axes) -> None:
-    """Remove an axes' data artists and legend but keep its ticks and labels (``ax.clear()``
-    rebuilds the ticks, which costs most of a redraw)."""
-    for artist in [*ax.patches, *ax.lines, *ax.texts, *ax.collections, *ax.images]:
-        artist.remove()
-    ax.containers.clear()  # bar containers, which legends also read
-    if ax.get_legend() is not None:
-        ax.get_legend().remove()
-
-
-def img_tag(png: bytes, alt: str, density: float = 1.0) -> str:
-    """An ``<img>`` element with the PNG inlined as a data URI.
-
-    ``density`` is the image's pixels per CSS pixel: a figure rendered at twice the dpi it is
-    shown at (``density=2``) stays sharp on high-resolution screens and when zoomed. The image
-    never grows past its natural size and shrinks with the column.
-    """
-    data = base64.b64encode(png).decode("ascii")
-    width = round(png_width(png) / density)
-    return (
-        f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}" '
-        f'width="{width}" style="max-width:100%;height:auto;display:block">'
-    )
-
-
-def figure_row(*images: str) -> str:
-    """Images side by side that wrap one under the other when the column is too narrow."""
-    cells = "".join(f"<div style='flex:0 1 auto;min-width:0'>{img}</div>" for img in images)
-    style = "display:flex;flex-wrap:wrap;gap:4px 12px"
-    return f"<div class='vae-figures' style='{style}'>{cells}</div>"
-
-
-def numbers_html(rows: Sequence[tuple[str, str]], note: str = "") -> str:
-    """A two-column HTML table of (label, value) rows, values right-aligned, and a note below."""
-    cells = "".join(
-        f"<tr><th style='text-align:left;padding-right:1em;font-weight:normal'>{k}</th>"
-        f"<td style='text-align:right;font-family:monospace'>{v}</td></tr>"
-        for k, v in rows
-    )
-    extra = f"<div style='font-size:90%;color:#555'>{note}</div>" if note else ""
-    return f"<table class='vae-numbers'>{cells}</table>{extra}"
-
-
-def fmt(v: float) -> str:
-    """A number with three decimals and a true minus sign (U+2212)."""
-    return f"{v:.3f}".replace("-", "\u2212")
+    def __len__(self) -> int:
+        return len(self._by_key)
 
 
 @dataclass
@@ -118,16 +98,16 @@ class Explorer:
     Attributes:
         widget: the box to display.
         controls: name -> selection widget (``index`` is the state).
-        trees: one per panel: its leaf, or the outermost of its nested stacks.
-        stacks: (control name, stack) pairs, the targets of the links.
-        links: the :func:`ipywidgets.jsdlink` links from controls to stacks.
-        results: the numbers behind the figures, for glue/asserts in the chapters.
+        trees: one per panel: its leaf, or the outermost of its nested switches.
+        stacks: (control name, switch) pairs, the targets of the links.
+        links: the :func:`ipywidgets.jsdlink` links from controls to switches.
+        results: the numbers behind the figures (to quote or check them).
     """
 
     widget: widgets.Widget
     controls: dict[str, widgets.Widget]
     trees: list[widgets.Widget] = field(default_factory=list)
-    stacks: list[tuple[str, widgets.Stack]] = field(default_factory=list)
+    stacks: list[tuple[str, widgets.Widget]] = field(default_factory=list)
     links: list[widgets.Widget] = field(default_factory=list)
     results: dict = field(default_factory=dict)
 
@@ -142,10 +122,10 @@ class Explorer:
             self.controls[name].index = i
 
     def visible_leaves(self) -> list[widgets.Widget]:
-        """The leaf widgets currently shown (one per panel), following the stacks."""
+        """The leaf widgets currently shown (one per panel), following the switches."""
         out = []
         for child in self.trees:
-            while isinstance(child, widgets.Stack):
+            while isinstance(child, _Switch) and SWITCH_CLASS in child._dom_classes:
                 child = child.children[child.selected_index]
             out.append(child)
         return out
@@ -168,10 +148,10 @@ def _build_tree(panel: Panel, state: dict[str, int], explorer: Explorer) -> widg
     children = [
         _build_tree(panel, {**state, name: i}, explorer) for i in range(len(control.options))
     ]
-    stack = widgets.Stack(children, selected_index=control.index)
-    explorer.stacks.append((name, stack))
-    explorer.links.append(widgets.jsdlink((control, "index"), (stack, "selected_index")))
-    return stack
+    box = switch(children, control.index)
+    explorer.stacks.append((name, box))
+    explorer.links.append(widgets.jsdlink((control, "index"), (box, "selected_index")))
+    return box
 
 
 def make_explorer(
@@ -180,18 +160,20 @@ def make_explorer(
     header: widgets.Widget | None = None,
     results: dict | None = None,
 ) -> Explorer:
-    """Assemble an :class:`Explorer`: controls on top, then one nested stack per panel."""
+    """Assemble an :class:`Explorer`: controls on top, then one nested switch per panel."""
     explorer = Explorer(widget=widgets.VBox(), controls=controls, results=results or {})
     explorer.trees = [_build_tree(p, {}, explorer) for p in panels]
 
     def mirror(change: dict, name: str) -> None:  # the Python twin of the JS links
-        for n, stack in explorer.stacks:
+        for n, box in explorer.stacks:
             if n == name:
-                stack.selected_index = change["new"]
+                box.selected_index = change["new"]
 
     for name, control in controls.items():
         control.observe(lambda change, name=name: mirror(change, name), names="index")
     top = [header] if header is not None else []
+    if not HAS_STACK:  # the CSS of the Tab switches travels with the explorer
+        top.insert(0, widgets.HTML(SWITCH_STYLE, layout=widgets.Layout(display="none")))
     box = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
     explorer.widget.children = [*top, box, *explorer.trees]
     explorer.widget.add_class("vae-explorer")

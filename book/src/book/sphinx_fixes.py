@@ -1,4 +1,4 @@
-"""Sphinx extension (local, see ``_config.yml``): small fixes to the HTML that Sphinx writes.
+"""Sphinx extension (``book.sphinx_fixes`` in ``_config.yml``): small fixes to the written HTML.
 
 Citation roles. docutils writes the bibliography (sphinxcontrib-bibtex) as ``<div
 role="list">`` holding ``<div role="doc-biblioentry">`` entries; ``doc-biblioentry`` is
@@ -26,13 +26,15 @@ FONTAWESOME_JS = re.compile(
 )
 
 
-def _fix_roles(app, pagename, templatename, context, doctree) -> None:
+def _fix_roles(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree: object
+) -> None:
     body = context.get("body")
     if body and 'role="doc-biblioentry"' in body:
         context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
 
 
-def _drop_fontawesome_js(app, exception) -> None:
+def _drop_fontawesome_js(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
     for page in Path(app.outdir).rglob("*.html"):

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from sklearn.decomposition import PCA
 
 from vae.data import load_digits
-from vae.encoder import diagonal_gaussian
 from vae.estimators import log_marginal_is
+from vae.gaussian import diagonal_gaussian
 from vae.linear import LinearGaussian, random_rotation
 
 X = load_digits("train", dtype=torch.float64)
@@ -20,7 +20,7 @@ XT = load_digits("test", dtype=torch.float64)
 
 @pytest.fixture(scope="module")
 def model():
-    return LinearGaussian.fit(X, 5, rotation_seed=0)
+    return LinearGaussian.max_likelihood(X, 5, rotation_seed=0)
 
 
 def test_log_marginal_matches_the_gaussian_evaluated_directly(model):
@@ -35,13 +35,13 @@ def test_log_marginal_matches_the_gaussian_evaluated_directly(model):
 
 @pytest.mark.parametrize("latent_dim", [2, 5, 10])
 def test_log_marginal_matches_sklearn_pca_score_within_a_hundredth_nat(latent_dim):
-    ours = LinearGaussian.fit(X, latent_dim).log_marginal(X).mean().item()
+    ours = LinearGaussian.max_likelihood(X, latent_dim).log_marginal(X).mean().item()
     theirs = PCA(latent_dim).fit(X.numpy()).score(X.numpy())
     assert abs(ours - theirs) < 0.01
 
 
 def test_rotation_leaves_the_likelihood_unchanged():
-    plain = LinearGaussian.fit(X, 4)
+    plain = LinearGaussian.max_likelihood(X, 4)
     rotated = plain.rotate(random_rotation(4, seed=3))
     torch.testing.assert_close(plain.log_marginal(XT), rotated.log_marginal(XT), rtol=0, atol=1e-9)
 
@@ -62,7 +62,7 @@ def test_posterior_is_the_conditional_of_the_joint_gaussian(model):
     seed=st.integers(0, 2**16),
 )
 def test_identity_log_marginal_equals_elbo_plus_kl_for_any_q(latent_dim, shift, log_scale, seed):
-    model = LinearGaussian.fit(X, latent_dim, rotation_seed=seed)
+    model = LinearGaussian.max_likelihood(X, latent_dim, rotation_seed=seed)
     x = XT[:20]
     g = torch.Generator().manual_seed(seed)
     mu = model.posterior(x).mean + shift * torch.rand(20, latent_dim, generator=g, dtype=X.dtype)
@@ -81,7 +81,7 @@ def test_identity_holds_for_a_full_covariance_q(model):
 
 
 def test_unrotated_fit_has_an_axis_aligned_posterior_so_a_diagonal_q_is_exact():
-    plain = LinearGaussian.fit(X, 5)
+    plain = LinearGaussian.max_likelihood(X, 5)
     assert plain.kl_gap(XT, plain.best_diagonal_q(XT)).abs().max() < 1e-9
 
 
@@ -98,7 +98,9 @@ def test_best_diagonal_q_uses_inverse_precision_and_beats_marginal_variances(mod
 
 
 def test_importance_sampled_bound_is_below_log_p_and_tightens_with_k():
-    model = LinearGaussian.fit(X, 10, rotation_seed=0)  # a gap of about 0.7 nats per image
+    model = LinearGaussian.max_likelihood(
+        X, 10, rotation_seed=0
+    )  # a gap of about 0.7 nats per image
     x = XT[:100]
     q = model.best_diagonal_q(x)
     exact = model.log_marginal(x).mean().item()
@@ -117,9 +119,9 @@ def test_importance_sampled_bound_is_below_log_p_and_tightens_with_k():
 
 def test_bad_inputs_raise_value_error(model):
     with pytest.raises(ValueError, match="latent_dim must be < D"):
-        LinearGaussian.fit(X, 64)
+        LinearGaussian.max_likelihood(X, 64)
     with pytest.raises(ValueError, match="latent_dim must be an integer >= 1"):
-        LinearGaussian.fit(X, 0)
+        LinearGaussian.max_likelihood(X, 0)
     with pytest.raises(ValueError, match="dtype"):
         model.log_marginal(XT.float())
     with pytest.raises(ValueError, match="shape"):
@@ -146,7 +148,7 @@ def test_em_never_lowers_the_likelihood_and_reaches_the_closed_form_fit():
         model = model.em_step(X)
         ll.append(model.log_marginal(X).mean().item())
     assert all(b >= a - 1e-9 for a, b in zip(ll[:-1], ll[1:], strict=True))
-    ml = LinearGaussian.fit(X, 3).log_marginal(X).mean().item()
+    ml = LinearGaussian.max_likelihood(X, 3).log_marginal(X).mean().item()
     assert abs(ll[-1] - ml) < 1e-6
 
 
@@ -161,7 +163,7 @@ def test_em_m_step_raises_the_elbo_of_the_e_step_posterior_which_had_no_gap():
 
 
 def test_the_maximum_likelihood_fit_is_a_fixed_point_of_em():
-    ml = LinearGaussian.fit(X, 4, rotation_seed=1)
+    ml = LinearGaussian.max_likelihood(X, 4, rotation_seed=1)
     step = ml.em_step(X)
     torch.testing.assert_close(step.log_marginal(X), ml.log_marginal(X), rtol=0, atol=1e-9)
     torch.testing.assert_close(step.tau2, ml.tau2)

@@ -1,10 +1,47 @@
-"""Input validation shared by the package: every bad input is a clear ``ValueError``."""
+"""Input validation shared by the package, and the one switch that turns it off.
+
+Every bad input is a clear ``ValueError`` naming what was expected and what came. A training
+loop that checked its data once turns the checks off for its steps with :func:`disabled`::
+
+    with vae.checks.disabled():
+        loss = -model.elbo(xb).mean()   # no checks of xb, nor of the distributions' arguments
+
+Inside the block, the package's methods skip their checks of the data and build every
+``torch.distributions`` object with ``validate_args=False``; the values are the same.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import torch
 from torch import Tensor
 from torch.distributions import Distribution
+
+_ENABLED: ContextVar[bool] = ContextVar("vae_checks_enabled", default=True)
+
+
+def enabled() -> bool:
+    """Whether checks are on here (they are, outside a :func:`disabled` block)."""
+    return _ENABLED.get()
+
+
+@contextmanager
+def disabled() -> Iterator[None]:
+    """Turn the package's checks off inside a ``with`` block (restored on exit, per thread)."""
+    token = _ENABLED.set(False)
+    try:
+        yield
+    finally:
+        _ENABLED.reset(token)
+
+
+def validate_args() -> bool | None:
+    """What to pass as ``validate_args`` to a ``torch.distributions`` object: ``None`` (torch's
+    default) where checks are on, ``False`` inside :func:`disabled`."""
+    return None if _ENABLED.get() else False
 
 
 def check_data(x: object, dim: int | None = None, name: str = "x") -> Tensor:

@@ -102,14 +102,16 @@ def test_post_build_installs_the_package_then_opens_markdown_as_notebooks(tmp_pa
     status, calls = _run_post_build(tmp_path)
     assert status == 0
     assert calls == [
-        "python -m pip install --no-deps --no-cache-dir -e .",
+        "python -m pip install --no-deps --no-cache-dir -e . -e ./book",
         "jupytext-config set-default-viewer",
     ]
 
 
 def test_post_build_stops_at_the_first_failure(tmp_path: Path):
     status, calls = _run_post_build(tmp_path, failing="python")
-    assert status != 0 and calls == ["python -m pip install --no-deps --no-cache-dir -e ."]
+    assert status != 0 and calls == [
+        "python -m pip install --no-deps --no-cache-dir -e . -e ./book"
+    ]
 
 
 def test_repo2docker_installs_requirements_before_the_copy_and_the_package_after():

@@ -70,6 +70,7 @@ ERRORS_JS = """() => window.jupyterapp.shell.currentWidget.content.widgets
   .filter(c => c.model.type === "code")
   .flatMap(c => c.model.outputs.toJSON().filter(o => o.output_type === "error")
   .map(o => o.ename + ": " + o.evalue))"""
+KEYS = ("ArrowRight", "ArrowLeft")
 TEXT_JS = "() => window.jupyterapp.shell.currentWidget.content.node.innerText"
 SHOWN_JS = """(box) => Array.from(box.querySelectorAll(".widget-html-content"))
   .filter(el => el.offsetParent !== null)
@@ -313,7 +314,7 @@ def run_all_and_use_explorers(page, doc: str, want, book_html: Path) -> list[str
         return [f"after Run all: cell errors {errors}"]
     problems = check_page(page.evaluate(TEXT_JS), want, "after Run all")
     views = (book_html / f"{doc}.html").read_text(encoding="utf-8").count(WIDGET_VIEW)
-    page.wait_for_selector(".vae-explorer .widget-slider")
+    page.wait_for_selector(".vae-explorer .widget-slider, .vae-explorer .widget-toggle-button")
     boxes = page.query_selector_all(".vae-explorer")
     if len(boxes) != views:
         problems.append(f"{len(boxes)} explorers render, the HTML embeds {views} widget views")
@@ -323,10 +324,14 @@ def run_all_and_use_explorers(page, doc: str, want, book_html: Path) -> list[str
             problems.append(f"explorer {i} shows nothing")
             continue
         handle = box.query_selector(".widget-slider .noUi-handle, .widget-slider input")
+        if handle is None:  # an explorer of toggle buttons only: pick another one
+            buttons = box.query_selector_all(".widget-toggle-button:not(.mod-active)")
+            moves = [lambda b=buttons[0]: b.click()] if buttons else []
+        else:  # an explorer may open at either end of its slider
+            moves = [lambda k=k, h=handle: (h.focus(), page.keyboard.press(k)) for k in KEYS]
         changed = False
-        for key in ("ArrowRight", "ArrowLeft"):  # an explorer may open at either end
-            handle.focus()
-            page.keyboard.press(key)
+        for move in moves:
+            move()
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and page.evaluate(SHOWN_JS, box) == before:
                 page.wait_for_timeout(100)
@@ -334,5 +339,5 @@ def run_all_and_use_explorers(page, doc: str, want, book_html: Path) -> list[str
                 changed = True
                 break
         if not changed:
-            problems.append(f"explorer {i}: its slider moved, what it shows did not change")
+            problems.append(f"explorer {i}: its control moved, what it shows did not change")
     return problems

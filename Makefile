@@ -57,9 +57,10 @@ bench: $(STAMP) $(VENDOR) ## benchmarks: speed vs plain PyTorch and Pyro, qualit
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
 	$(BIN)/python -m benchmarks
 
-# The notebooks take their figure/equation numbers and glued values from the built book.
-notebooks: book ## write the Colab notebooks (plain Markdown, install cell first) into _build/notebooks
-	$(BIN)/python tools/colab.py _build/notebooks --build _build
+# The notebooks take their figure/equation numbers, citation labels and glued values from the
+# built book (its Sphinx environment and myst-nb's glue data), and publish as the notebooks branch.
+notebooks: book ## write the notebooks Colab and Binder open (numbers filled in) into _build/notebooks
+	$(BIN)/python -m book.notebooks _build/notebooks --build _build
 
 # JupyterLab settings of this venv only (not ~/.jupyter): jupytext opens .md as notebooks.
 LAB_SETTINGS := $(VENV)/etc/jupyter/labconfig/default_setting_overrides.json

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from book import notebooks
+from book.repository import Repository
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PROBLEM = re.compile(r"(^|: )(WARNING|ERROR|CRITICAL|SEVERE):|^Traceback|Exception occurred")
@@ -76,12 +79,6 @@ def book_html(book_build: BookBuild) -> Path:
     return book_build.html
 
 
-sys.path.insert(0, str(ROOT / "tools"))
-import colab  # noqa: E402  (tools/colab.py: the Colab notebooks and button)
-
-sys.path.pop(0)
-
-
 @pytest.fixture(scope="session")
 def sample_repository() -> str:
     """``OWNER/REPO`` the test build was made for: :data:`SAMPLE_REPOSITORY`."""
@@ -90,8 +87,9 @@ def sample_repository() -> str:
 
 @pytest.fixture(scope="session")
 def colab_notebooks(book_html: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The Colab notebooks of the test build (``make notebooks`` for
-    :data:`SAMPLE_REPOSITORY`): ``chapters/*.ipynb`` and ``figures/``."""
+    """The notebooks branch of the test build (``make notebooks`` for
+    :data:`SAMPLE_REPOSITORY`): ``chapters/*.ipynb``, ``figures/`` and ``binder/``."""
     out = tmp_path_factory.mktemp("colab")
-    colab.write_notebooks(out, build=book_html.parent, org_repo=SAMPLE_REPOSITORY)
+    repo = Repository.from_config(org_repo=SAMPLE_REPOSITORY)
+    notebooks.write(out, build=book_html.parent, repo=repo)
     return out

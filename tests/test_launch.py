@@ -1,20 +1,20 @@
 """One click to a live copy: Binder, Colab and Thebe, checked without a network.
 
 * repo2docker renders (``--no-build``) the Dockerfile Binder would build from ``binder/``
-  (Python 3.11), and ``binder/postBuild`` installs the package and stops at a failure;
+  (Python 3.11; Thebe's image), and ``binder/postBuild`` installs the package and stops at a
+  failure;
 * the Binder requirements agree with the root ones, except where ``binder/requirements.txt``
-  says why;
-* a fresh virtual environment made from the Binder requirements imports ``vae``, has
-  jupytext, and executes a chapter opened as a notebook (marked ``binder``, slow);
+  says why; the notebooks branch's ``binder/`` is the same plus ``vae`` from the repository;
+* a fresh virtual environment made from the notebooks branch's Binder requirements executes
+  the notebook the Binder button opens (marked ``binder``, slow);
 * every chapter page of the built book has the Binder, Colab and live-code buttons, and a
   book built for another repository (``GITHUB_REPOSITORY``, as on GitHub Actions in a fork)
-  links only into that repository, at files that exist there or in its published notebooks;
-* the Colab notebooks start with a cell that installs ``vae`` only where it is missing.
-"""
+  links only into that repository, at files that exist there or in its published notebooks
+  (Binder and Colab open the generated notebooks);
+* the notebooks start with a cell that installs ``vae`` only where it is missing."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -25,19 +25,16 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from IPython.core.inputtransformer2 import TransformerManager
+
+from book.repository import Repository
 
 ROOT = Path(__file__).resolve().parent.parent
-
-sys.path.insert(0, str(ROOT / "tools"))
-import colab  # noqa: E402  (tools/colab.py: the Colab notebooks and button)
-
-sys.path.pop(0)
 BINDER = ROOT / "binder"
 CHAPTERS = sorted(
     p for p in (ROOT / "chapters").glob("*.md") if p.read_text().startswith("---\njupytext:")
 )
 REPO = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+NOTEBOOKS_BRANCH = Repository.from_config().notebooks_branch
 
 # Root requirements that Binder leaves out on purpose (see binder/requirements.txt).
 # Tools that build or test the HTML book (binder/requirements.txt, item 3): the theme pair
@@ -105,14 +102,16 @@ def test_post_build_installs_the_package_then_opens_markdown_as_notebooks(tmp_pa
     status, calls = _run_post_build(tmp_path)
     assert status == 0
     assert calls == [
-        "python -m pip install --no-deps --no-cache-dir -e .",
+        "python -m pip install --no-deps --no-cache-dir -e . -e ./book",
         "jupytext-config set-default-viewer",
     ]
 
 
 def test_post_build_stops_at_the_first_failure(tmp_path: Path):
     status, calls = _run_post_build(tmp_path, failing="python")
-    assert status != 0 and calls == ["python -m pip install --no-deps --no-cache-dir -e ."]
+    assert status != 0 and calls == [
+        "python -m pip install --no-deps --no-cache-dir -e . -e ./book"
+    ]
 
 
 def test_repo2docker_installs_requirements_before_the_copy_and_the_package_after():
@@ -157,8 +156,9 @@ def test_every_chapter_page_has_binder_colab_and_live_code_buttons(
 ):
     for page in _chapter_html(book_html):
         html, name = page.read_text(), page.stem
-        binder = f"https://mybinder.org/v2/gh/{sample_repository}/{REPO['branch']}"
-        assert f'href="{binder}?urlpath=lab/tree/chapters/{name}.md"' in html, name
+        # Binder opens the generated notebook on the notebooks branch, as Colab does.
+        binder = f"https://mybinder.org/v2/gh/{sample_repository}/{NOTEBOOKS_BRANCH}"
+        assert f'href="{binder}?urlpath=lab/tree/chapters/{name}.ipynb"' in html, name
         colab_url = f"https://colab.research.google.com/github/{sample_repository}/blob/notebooks"
         assert f'href="{colab_url}/chapters/{name}.ipynb"' in html, name
         assert "initThebeSBT()" in html and "launch-thebe" in html, name
@@ -170,14 +170,14 @@ def test_a_build_for_a_repository_links_only_into_it_at_files_that_exist(
 ):
     """Built with GITHUB_REPOSITORY=sample-owner/sample-book (a fork, say): the repository,
     Binder, Colab and Live Code links all lead into that repository, at a file that the
-    repository (Binder, Thebe), or the published notebooks (Colab) hold."""
+    repository (Thebe), or the published notebooks (Binder, Colab) hold."""
     binder_re = re.compile(
         r"https://mybinder\.org/v2/gh/([^/]+/[^/]+)/([^?]+)\?urlpath=lab/tree/(.+)"
     )
     colab_re = re.compile(
         r"https://colab\.research\.google\.com/github/([^/]+/[^/]+)/blob/([^/]+)/(.+)"
     )
-    branch = colab.colab_branch()
+    branch = NOTEBOOKS_BRANCH
     seen = {"repository": 0, "binder": 0, "colab": 0, "thebe": 0}
     for page in sorted(book_html.rglob("*.html")):
         html = page.read_text()
@@ -186,8 +186,8 @@ def test_a_build_for_a_repository_links_only_into_it_at_files_that_exist(
             seen["repository"] += 1
         for href in _hrefs(html):
             if m := binder_re.match(href):
-                assert m[1] == sample_repository and m[2] == REPO["branch"], href
-                assert (ROOT / m[3]).is_file(), f"{page.name}: Binder opens missing {m[3]}"
+                assert m[1] == sample_repository and m[2] == branch, href
+                assert (colab_notebooks / m[3]).is_file(), f"{page.name}: no notebook {m[3]}"
                 seen["binder"] += 1
             if m := colab_re.match(href):
                 assert m[1] == sample_repository and m[2] == branch, href
@@ -205,82 +205,98 @@ def test_a_build_for_a_repository_links_only_into_it_at_files_that_exist(
     raw = f"https://raw.githubusercontent.com/{sample_repository}/{branch}/"
     for path in sorted((colab_notebooks / "chapters").glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
-        assert f"git+https://github.com/{sample_repository}@{REPO['branch']}" in nb.cells[0].source
+        assert (
+            f"vae @ git+https://github.com/{sample_repository}@{REPO['branch']}"
+            in nb.cells[0].source
+        )
         for cell in nb.cells:
             for url in re.findall(r"\]\((https://[^)\s]+)\)", cell.source):
                 if url.startswith("https://raw.githubusercontent.com/"):
                     assert url.startswith(raw) and (colab_notebooks / url[len(raw) :]).is_file()
 
 
-def _run_install_cell(source: str, vae_importable: bool) -> list[tuple[str, str]]:
-    """Execute the install cell with a recording stand-in for IPython's %pip."""
-    calls = []
-
-    class Shell:
-        def run_line_magic(self, name, line):
-            calls.append((name, line))
-
-    real = importlib.util.find_spec
-    fake = (
-        (lambda name, *a: None if name == "vae" else real(name, *a)) if not vae_importable else real
-    )
-    importlib.util.find_spec = fake
-    try:
-        exec(TransformerManager().transform_cell(source), {"get_ipython": Shell})
-    finally:
-        importlib.util.find_spec = real
-    return calls
-
-
-def test_colab_notebooks_install_vae_first_and_only_where_it_is_missing(
-    colab_notebooks: Path, sample_repository: str
+def test_notebooks_install_vae_first_from_the_repository_and_only_where_it_is_missing(
+    colab_notebooks: Path, sample_repository: str, capsys
 ):
+    """The install cell is plain Python (Colab and Jupyter run it alike); where ``vae`` is
+    importable, as here and on Binder, it only says so. (Installing where it is missing:
+    tests/test_colab.py, in a venv with Colab's pins.)"""
     paths = sorted((colab_notebooks / "chapters").glob("*.ipynb"))
     assert [p.stem for p in paths] == [p.stem for p in CHAPTERS]
     for path in paths:
-        nb = nbformat.read(path, as_version=4)
-        first = nb.cells[0]
-        assert first.cell_type == "code"
-        assert f"git+https://github.com/{sample_repository}@{REPO['branch']}" in first.source
-        assert _run_install_cell(first.source, vae_importable=True) == []
-        calls = _run_install_cell(first.source, vae_importable=False)
-        assert len(calls) == 1 and calls[0][0] == "pip" and "--quiet" in calls[0][1]
-        assert calls[0][1].count("git+") == 1  # vae and nothing else
+        first = nbformat.read(path, as_version=4).cells[0]
+        assert first.cell_type == "code" and first.metadata["cellView"] == "form"
+        source = f"git+https://github.com/{sample_repository}@{REPO['branch']}"
+        assert f'"vae": "vae @ {source}"' in first.source
+        assert f'"book": "vae-book @ {source}#subdirectory=book"' in first.source
+    namespace: dict = {}
+
+    def no_pip(*args, **kwargs):
+        raise AssertionError(f"the install cell ran {args} where vae is installed")
+
+    real = subprocess.run
+    subprocess.run = no_pip
+    try:
+        exec(compile(first.source, "install cell", "exec"), namespace)
+    finally:
+        subprocess.run = real
+    assert "are already installed: nothing to do" in capsys.readouterr().out
+
+
+def test_notebooks_branch_has_its_own_binder_environment(
+    colab_notebooks: Path, sample_repository: str
+):
+    """Binder builds the notebooks branch from its binder/: the source branch's requirements
+    and runtime, plus vae from the repository (no local reference, so repo2docker's layer
+    cache holds)."""
+    generated = colab_notebooks / "binder"
+    assert (generated / "runtime.txt").read_text() == (BINDER / "runtime.txt").read_text()
+    lines = (generated / "requirements.txt").read_text().splitlines()
+    source = (BINDER / "requirements.txt").read_text().splitlines()
+    assert [line for line in lines if line in source] == source
+    added = [line for line in lines if line not in source and not line.startswith("#")]
+    url = f"git+https://github.com/{sample_repository}@{REPO['branch']}"
+    assert added == [f"vae @ {url}", f"vae-book @ {url}#subdirectory=book"]
 
 
 @pytest.mark.binder
-def test_fresh_binder_environment_imports_vae_and_runs_a_chapter(tmp_path: Path):
-    """Make the Binder environment from binder/ in a new venv (CPU index dropped: here the
-    CPU wheel is local), install the package as postBuild does, and execute chapter 1."""
-    reqs = (BINDER / "requirements.txt").read_text()
+def test_fresh_binder_environment_runs_the_notebook_the_binder_button_opens(
+    tmp_path: Path, colab_notebooks: Path
+):
+    """Make the notebooks branch's Binder environment in a new venv (CPU index dropped: here
+    the CPU wheel is local; vae from this checkout instead of the repository), and execute the
+    first chapter's generated notebook there."""
+    reqs = (colab_notebooks / "binder" / "requirements.txt").read_text()
     reqs = reqs.replace("--extra-index-url https://download.pytorch.org/whl/cpu", "")
     reqs = reqs.replace("torch==2.13.0+cpu", "torch==2.13.0")
+    reqs = re.sub(r"^vae(-book)? @ .*$", "", reqs, flags=re.M)
     (tmp_path / "requirements.txt").write_text(reqs)
     env_dir = tmp_path / "env"
     venv.create(env_dir, with_pip=True)
     py = str(env_dir / "bin" / "python")
     pip = [py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, "-r", str(tmp_path / "requirements.txt")], check=True, timeout=900)
-    subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True, timeout=300)
-    check = "import vae, jupytext, torch; print(vae.__file__, torch.__version__)"
+    subprocess.run([*pip, "--no-deps", "-e", str(ROOT), "-e", str(ROOT / "book")], check=True)
+    check = "import vae, book, jupytext, torch; print(vae.__file__, torch.__version__)"
     out = subprocess.run([py, "-c", check], capture_output=True, text=True, check=True)
     assert str(ROOT / "src" / "vae") in out.stdout and "+cpu" in out.stdout
-    nb = tmp_path / "chapter.ipynb"
-    chapter = CHAPTERS[0]
+    notebook = colab_notebooks / "chapters" / f"{CHAPTERS[0].stem}.ipynb"
+    executed = tmp_path / "executed.ipynb"
     run = (
-        "import sys, jupytext, nbclient, nbformat\n"
-        "nb = jupytext.read(sys.argv[1])\n"
+        "import sys, nbclient, nbformat\n"
+        "nb = nbformat.read(sys.argv[1], as_version=4)\n"
         "nbclient.NotebookClient(nb, kernel_name='python3', timeout=600,"
         " resources={'metadata': {'path': sys.argv[3]}}).execute()\n"
         "nbformat.write(nb, sys.argv[2])\n"
     )
     subprocess.run(
-        [py, "-c", run, str(chapter), str(nb), str(chapter.parent)],
+        [py, "-c", run, str(notebook), str(executed), str(notebook.parent)],
         check=True,
         timeout=900,
         env={**os.environ, "PATH": f"{env_dir / 'bin'}{os.pathsep}{os.environ['PATH']}"},
     )
-    executed = nbformat.read(nb, as_version=4)
-    code = [c for c in executed.cells if c.cell_type == "code"]
+    nb = nbformat.read(executed, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and all(c.get("execution_count") for c in code)
     assert not any(o.get("output_type") == "error" for c in code for o in c.outputs)
+    assert "already installed" in "".join(o.get("text", "") for o in code[0].outputs)

@@ -58,9 +58,10 @@ def test_publish_runs_the_readme_commands_and_deploys_pages_and_notebooks():
     book = next(i for i, r in enumerate(runs) if r.strip() == "make book")
     notebooks = next(i for i, r in enumerate(runs) if r.strip() == "make notebooks")
     assert book < notebooks
-    # The notebooks go to the branch the Colab button names (tools/colab.py reads _config.yml).
+    # The notebooks go to the branch the Colab and Binder buttons open (book.notebooks reads
+    # _config.yml).
     publish = runs[notebooks + 1]
-    assert "tools/colab.py --print-branch" in publish
+    assert "python -m book.notebooks --print-branch" in publish
     assert re.search(r'ghp-import .*-b "\$branch".* _build/notebooks', publish, re.S)
     assert "ghp-import" in readme and "_build/notebooks" in readme
     # _build/html to GitHub Pages.

@@ -3,9 +3,11 @@
 The chapters put every number their prose quotes into the text with myst-nb's *glue*: a code
 cell tagged ``remove-cell`` calls ``glue({name: value, ...})`` and the prose pastes each value
 with ``{glue:text}`name```. In the HTML book the cell is removed and the number sits in the
-sentence. Run live (Binder, JupyterLab, Colab), Markdown cells cannot paste a value, so
-:func:`glue` also prints ``name = value`` lines as the cell's output, right above the prose
-that quotes them. Without myst-nb (a plain Colab image) it only prints.
+sentence. The notebooks that Colab and Binder open are generated with the numbers already
+written into their sentences (:mod:`book.notebook`), so a live run needs no output from here:
+with myst-nb installed (the book's build, Binder) :func:`glue` only stores. Without myst-nb (a
+plain Colab runtime) nothing can store, and it prints ``name = value`` lines instead, which the
+Colab test compares with the HTML.
 
 A minus sign in a number is written as the true minus, U+2212 (typography: a hyphen-minus is
 shorter and breaks lines).
@@ -52,10 +54,9 @@ def glue(values: Mapping[str, object]) -> None:
         from myst_nb import glue as store
     except ImportError:  # a plain Colab image: nothing builds HTML from this run
         store = None
-    lines = []
     for name, value in values.items():
         shown = as_text(value)
         if store is not None:
             store(name, shown, display=False)
-        lines.append(f"{name} = {shown}")
-    print("\n".join(lines))
+    if store is None:
+        print("\n".join(f"{name} = {as_text(value)}" for name, value in values.items()))

@@ -12,7 +12,7 @@ shows the pictures and numbers of the state chosen, as the explorer's own result
 
 The venv is kept between runs and remade when the pins change: the Colab notebooks' venv
 (``book.colab_runtime``) where this checkout has it, else ``$VAE_CLASSIC_VENV`` (default
-/work/venvs/classic); ``vae`` is reinstalled into it on every run. Marker ``classic``.
+.venvs/classic); ``vae`` is reinstalled into it on every run. Marker ``classic``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ pytestmark = pytest.mark.classic
 
 ROOT = Path(__file__).resolve().parent.parent
 PINS = ROOT / "tools" / "colab-runtime.txt"
-VENV = Path(os.environ.get("VAE_CLASSIC_VENV", "/work/venvs/classic"))
+VENV = Path(os.environ.get("VAE_CLASSIC_VENV", ROOT / ".venvs" / "classic"))  # gitignored
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

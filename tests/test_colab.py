@@ -7,7 +7,7 @@ in Colab's runtime.
 * Marked ``colab``: a venv with Colab's pins (``tools/colab-runtime.txt``: ipywidgets 7.7.1,
   IPython 7.34, numpy 2.1.3, ...; Python 3.11 and torch 2.13 standing in for Colab's 3.13 and
   2.11; :mod:`book.colab_runtime`, cached in ``$VAE_COLAB_VENV``, default
-  ``/work/venvs/colab``). The install cell as written (installing from a wheel of this checkout
+  ``.venvs/colab``). The install cell as written (installing from a wheel of this checkout
   instead of the repository, which needs the network) adds ``vae`` and changes no installed
   package (``pip freeze`` before and after), and with an unreachable source it stops with a
   message naming the repository and branch, not pip's traceback. Then every notebook runs top

@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 PINS = ROOT / "tools" / "colab-runtime.txt"
-DEFAULT_DIR = Path(os.environ.get("VAE_COLAB_VENV", "/work/venvs/colab"))
+DEFAULT_DIR = Path(os.environ.get("VAE_COLAB_VENV", ROOT / ".venvs" / "colab"))  # gitignored
 PYTHON = "3.11"  # stand-in for Colab's 3.13 (tools/colab-runtime.txt)
 KERNEL = "colab-pins"
 

@@ -5,7 +5,7 @@ only the points of a grid. :func:`latent_decoder` instead puts the decoder's wei
 page (float32, base64: about 0.75 MB for the book's 2-128-1088 network) with its forward pass
 in plain JavaScript (``js_decoder.js`` beside this file): dragging anywhere in z decodes the
 digit E[x | z] at once, with no kernel and no network. It is one
-:class:`IPython.display.HTML` output (a ``<div>``, two ``<canvas>``, an inline ``<script>``),
+``IPython.display.HTML`` output (a ``<div>``, two ``<canvas>``, an inline ``<script>``),
 so it runs in the static HTML book, in JupyterLab once the notebook is trusted, and in Colab's
 output frame.
 """
@@ -91,14 +91,13 @@ def latent_decoder_html(
     x: Tensor | None = None,
     labels: Tensor | None = None,
     extent: float = 3.0,
-    z: tuple[float, float] = (0.0, 0.0),
+    z: tuple[float, float] | None = None,
 ) -> str:
     """The explorer as one self-contained HTML fragment (see :func:`latent_decoder`)."""
     if model.latent_dim != 2:
         raise ValueError(f"the latent-space decoder needs latent_dim 2, got {model.latent_dim}")
     spec = decoder_spec(model)
     spec["extent"] = float(extent)
-    spec["z"] = [float(v) for v in z]
     spec["label"] = "z"
     spec["digit_alt"] = "the decoded digit E[x | z]"
     spec["pad_alt"] = (
@@ -115,6 +114,10 @@ def latent_decoder_html(
         spec["points"] = [[round(float(a), 3), round(float(b), 3)] for a, b in mu.tolist()]
         if labels is not None:
             spec["labels"] = [int(v) for v in torch.as_tensor(labels).tolist()]
+        if z is None:  # open on a digit, not on the blur between clusters
+            z = (spec["points"][0][0], spec["points"][0][1])
+    z = (0.0, 0.0) if z is None else z
+    spec["z"] = [max(-extent, min(extent, float(v))) for v in z]
     uid = "vae-ld-" + secrets.token_hex(4)
     # "</" never appears inside a <script> element (JSON escapes "/" as "\/" here)
     data = json.dumps(spec, separators=(",", ":")).replace("</", "<\\/")
@@ -131,7 +134,7 @@ def latent_decoder(
     x: Tensor | None = None,
     labels: Tensor | None = None,
     extent: float = 3.0,
-    z: tuple[float, float] = (0.0, 0.0),
+    z: tuple[float, float] | None = None,
 ):
     """Drag anywhere in the latent square [-extent, extent]^2 of a VAE with M = 2 and see the
     decoder's mean E[x | z] at once, computed in the browser from the decoder's weights.
@@ -141,10 +144,10 @@ def latent_decoder(
         x: digits [N, D] whose posterior means mu(x) are drawn on the square (optional).
         labels: their classes [N], which colour the points (matplotlib's tab10).
         extent: half the side of the square, in units of the prior's standard deviation.
-        z: the point shown first.
+        z: the point shown first (default: the posterior mean of ``x[0]``, else the origin).
 
     Returns:
-        An :class:`IPython.display.HTML` object: show it as a cell's last expression.
+        An ``IPython.display.HTML`` object: show it as a cell's last expression.
     """
     from IPython.display import HTML
 

@@ -1092,3 +1092,33 @@ def test_latent_decoder_decodes_where_dragged(book_html: Path, browser, viewport
         tab.close()
     assert not tab.errors, tab.errors
     assert not tab.blocked, tab.blocked
+
+
+def test_api_page_links_every_object_to_its_source(book_html: Path) -> None:
+    """Every class and function on the API page, and every method but a dataclass field that
+    holds a function (``Panel.skip``: autodoc lists it as a method, it has no code of its own),
+    has a [source] link (viewcode) to a page of the built book, at that object's anchor."""
+    api = book_html / "chapters" / "api.html"
+    source = api.read_text(encoding="utf-8")
+    objects = re.findall(
+        r'<dl class="py (class|function|method)">\s*<dt class="sig sig-object py" id="([^"]+)">'
+        r"(.*?)</dt>",
+        source,
+        re.DOTALL,
+    )
+    assert len(objects) >= 80, f"only {len(objects)} classes, functions and methods"
+    missing, broken = [], []
+    for kind, name, sig in objects:
+        link = re.search(
+            r'<a class="reference internal" href="([^"]+)"><span class="viewcode-link">', sig
+        )
+        if not link:
+            missing.append((kind, name))
+            continue
+        target, _, anchor = link.group(1).partition("#")
+        page = (api.parent / unquote(target)).resolve()
+        if not page.is_file() or f'id="{anchor}"' not in page.read_text(encoding="utf-8"):
+            broken.append(f"{name}: {link.group(1)}")
+    assert not [n for k, n in missing if k != "method"], f"no [source] link: {missing}"
+    assert len(missing) <= 0.05 * len(objects), f"no [source] link: {missing}"
+    assert not broken, f"[source] leads nowhere: {broken}"

@@ -71,7 +71,8 @@ def book_pdf(book_build) -> Path:
 @pytest.mark.browser
 def test_pdf_holds_the_whole_book(book_pdf: Path) -> None:
     """One PDF with a table of contents (a page of it and the PDF's outline), every chapter
-    title, numbered equations and figures with their numbered references, and page numbers."""
+    title, numbered equations and figures with their numbered references, the explorers as
+    they open, and page numbers."""
     pypdf = pytest.importorskip("pypdf")
     reader = pypdf.PdfReader(book_pdf)
     pages = [p.extract_text() or "" for p in reader.pages]
@@ -97,6 +98,9 @@ def test_pdf_holds_the_whole_book(book_pdf: Path) -> None:
     assert re.search(r"Fig\. ?8\.1", flat), "no reference to Fig. 8.1"
     # a sample equation's text: the KL of chapter 8's rate (MathJax's glyphs are text)
     assert "KL" in flat
+    # the explorers, rendered in the state they open on (not a note in their place)
+    assert "An interactive explorer" not in flat
+    assert "held-out ELBO" in flat  # chapter 5's explorer's numbers
     # page numbers in the footers: "n / N"
     assert f"/ {len(pages)}" in pages[-1]
 

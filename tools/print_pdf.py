@@ -4,8 +4,9 @@
 
 Offline: Debian's chromium (``/usr/bin/chromium``) driven by Playwright, every request other
 than ``file:`` blocked (no pyppeteer, no Chromium download). Before printing it waits until
-MathJax has typeset every formula and every image has decoded; it puts a note where an
-explorer (an ipywidget, which needs its chapter's page) would be, and a table of contents
+MathJax has typeset every formula and every image has decoded; it renders the explorers
+(ipywidgets) in the state they open on, from the states saved in the HTML build's pages (a note
+stands in for any that cannot render), and it puts a table of contents
 (chapters and their sections, linked) after the title. The PDF keeps the numbered equations,
 figures and references of the HTML; Chromium writes its outline (bookmarks) from the headings
 and a page number in each page's footer.
@@ -14,6 +15,7 @@ and a page number in each page's footer.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -57,9 +59,24 @@ TOC_JS = """() => {
   return list.querySelectorAll(":scope > li").length;
 }"""
 
+# The explorers' saved states (one per chapter page of the HTML build) into the single page.
+ADD_STATES_JS = """(states) => {
+  for (const text of states) {
+    const tag = document.createElement("script");
+    tag.type = "application/vnd.jupyter.widget-state+json";
+    tag.textContent = text;
+    document.head.appendChild(tag);
+  }
+  return document.querySelectorAll("script[type='application/vnd.jupyter.widget-view+json']")
+    .length;
+}"""
+
+# An explorer the widget manager did not render gets a note instead.
 EXPLORER_NOTES_JS = """() => {
   for (const view of document.querySelectorAll(
       "script[type='application/vnd.jupyter.widget-view+json']")) {
+    const prev = view.previousElementSibling;
+    if (prev && prev.classList.contains("widget-subarea") && prev.children.length) continue;
     const note = document.createElement("p");
     note.className = "vae-pdf-explorer-note";
     note.innerHTML = "<em>An interactive explorer: move its controls in the HTML book.</em>";
@@ -93,10 +110,26 @@ FOOTER = (
 )
 
 
-def print_pdf(html: Path, pdf: Path, chromium: str = CHROMIUM) -> int:
-    """Print ``html`` (the singlehtml index) to ``pdf``; returns the number of chapters in the
-    table of contents. Raises RuntimeError if the page requested anything but local files or
-    MathJax did not finish."""
+def widget_states(html_dir: Path) -> list[str]:
+    """The saved widget states (JSON text) that myst-nb embedded in the HTML build's pages."""
+    pattern = re.compile(
+        r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', re.S
+    )
+    return [
+        m.group(1)
+        for page in sorted(html_dir.rglob("*.html"))
+        if not any(part.startswith("_") for part in page.relative_to(html_dir).parts)
+        for m in pattern.finditer(page.read_text(encoding="utf-8"))
+    ]
+
+
+def print_pdf(html: Path, pdf: Path, chromium: str = CHROMIUM, html_dir: Path | None = None) -> int:
+    """Print ``html`` (the singlehtml root page) to ``pdf``; returns the number of entries of
+    the table of contents. ``html_dir``: the HTML build whose pages hold the explorers' saved
+    states (default: ``html``'s sibling folder ``html``). Raises RuntimeError if the page
+    requested anything but local files."""
+    if html_dir is None and (html.parent.parent / "html").is_dir():
+        html_dir = html.parent.parent / "html"
     from playwright.sync_api import sync_playwright
 
     blocked: list[str] = []
@@ -118,8 +151,27 @@ def print_pdf(html: Path, pdf: Path, chromium: str = CHROMIUM) -> int:
                 "() => window.MathJax && MathJax.startup ? "
                 "MathJax.startup.promise.then(() => true) : true"
             )
-            # the explorers (ipywidgets) need a widget manager and their chapter's state, which
-            # the single page does not carry; a printout could not move them anyway
+            # the explorers (ipywidgets), in the state they open on: the single page carries
+            # neither their saved state nor the widget manager, so both come from the HTML build
+            states = widget_states(html_dir) if html_dir else []
+            static = html.parent / "_static"
+            if states and (static / "vendor" / "html-manager" / "embed-amd.js").is_file():
+                views = page.evaluate(ADD_STATES_JS, states)
+                for script in (
+                    "vae-widgets.js",
+                    "vendor/require.js",
+                    "vendor/html-manager/embed-amd.js",
+                ):
+                    page.add_script_tag(path=str(static / script))
+                try:
+                    page.wait_for_function(
+                        "(n) => document.querySelectorAll('.widget-subarea > .jupyter-widgets')"
+                        ".length >= n",
+                        arg=views,
+                        timeout=TIMEOUT_MS,
+                    )
+                except Exception as e:  # print what rendered; the rest get a note
+                    print(f"print_pdf: not every explorer rendered: {e}", file=sys.stderr)
             page.evaluate(EXPLORER_NOTES_JS)
             # every image decoded (lazy ones too), every dropdown (exercise solutions) open
             page.evaluate(
@@ -158,8 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("html", type=Path, help="the singlehtml build's index.html")
     parser.add_argument("pdf", type=Path, help="the PDF to write")
     parser.add_argument("--chromium", default=CHROMIUM)
+    parser.add_argument("--html-dir", type=Path, help="the HTML build (explorers' states)")
     args = parser.parse_args(argv)
-    chapters = print_pdf(args.html, args.pdf, args.chromium)
+    chapters = print_pdf(args.html, args.pdf, args.chromium, args.html_dir)
     size = args.pdf.stat().st_size
     print(f"print_pdf: {args.pdf} ({size / 1e6:.1f} MB, {chapters} chapters in the contents)")
     return 0

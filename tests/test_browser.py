@@ -9,13 +9,20 @@ relative link pointing at an existing file (and anchor); display equations no wi
 column on a desktop and no equation box clipping its formula; equation numbers beside their
 equations on a desktop and below them on a phone; at 390 px nothing wider than the screen outside
 a scroll container, and at most MAX_SCROLLING_EQUATIONS display equations scrolling sideways; no
-serious or critical axe-core violation (desktop). A full-page screenshot of each page at both
+serious or critical axe-core violation (desktop); at both widths, code lines wrap or scroll inside
+their box, inline formulas stay inside the column, glued numbers have the weight of their text and
+captions are not light, explorer labels are whole, readouts on one line and a button group's label
+on its buttons' row; then in dark mode (``data-theme="dark"``, as the theme's switch sets it)
+figures and explorers show the page's own background with legible ink and text (a second
+screenshot, ``-dark.png``). A full-page screenshot of each page at both
 widths goes to ``_build/screenshots/``, and ``_build/screenshots/report.json`` lists per page:
 console errors, external requests, axe violations by severity, and the bytes the page loaded.
 
 Separate tests: the menu buttons (chapter list, contents) open their panels at 390 px; search
 snippets carry no raw TeX; "Live Code" says why it cannot start when offline; on the widget
-pages, every control changes the display with no kernel.
+pages, every control changes the display with no kernel, and no explorer changes height when a
+control changes (1366 and 390 px); chapter 8's JavaScript decoder decodes where it is dragged;
+every object of the API page links to its source.
 
 Needs ``/usr/bin/chromium`` (``tools/install_browser.sh``) and the ``playwright`` package;
 never ``playwright install``. axe-core comes from the npm registry (``tools/vendor_js.sh

@@ -14,7 +14,7 @@ AXE    := tests/vendor/axe.min.js
 FORCE  ?= 0
 PYTEST_ARGS ?=
 
-.PHONY: help venv vendor book test unit bench figures notebooks lab clean distclean
+.PHONY: help venv vendor book test unit bench figures notebooks lab clean distclean pdf
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -39,8 +39,31 @@ $(AXE): tools/vendor_js.sh
 
 # Chapters execute through jupyter-cache; tools/build_book.sh clears the cache when the digest
 # of src/vae or requirements.txt changed. FORCE=1 re-executes every chapter regardless.
-book: $(STAMP) $(VENDOR) ## build the HTML book into _build/html (-W: any warning fails)
-	tools/build_book.sh $(if $(filter 1,$(FORCE)),--force)
+book: $(STAMP) $(VENDOR) ## build the HTML book into _build/html (-W: any warning fails); SOLUTIONS=0: without solutions
+	$(SEED_NOSOLUTIONS)
+	tools/build_book.sh $(if $(filter 1,$(FORCE)),--force) $(BOOK_ARGS)
+
+# SOLUTIONS=0 (`make book SOLUTIONS=0`, `make pdf SOLUTIONS=0`): the book without the exercises'
+# solutions, for assignments (sphinx-exercise's `hide_solutions`, switched on by
+# book/src/book/solutions.py), in a folder of its own: $(NOSOLUTIONS)/_build/html. It starts from a copy
+# of the main build's execution cache, so that chapters executed there do not run again.
+SOLUTIONS ?= 1
+NOSOLUTIONS := _build/nosolutions
+export VAE_SOLUTIONS := $(SOLUTIONS)
+BOOK_ARGS := $(if $(filter 0,$(SOLUTIONS)),--output $(NOSOLUTIONS))
+BUILD_DIR := $(if $(filter 0,$(SOLUTIONS)),$(NOSOLUTIONS)/_build,_build)
+SEED_NOSOLUTIONS := $(if $(filter 0,$(SOLUTIONS)),@if [[ -d _build/.jupyter_cache \
+	&& ! -d $(NOSOLUTIONS)/_build/.jupyter_cache ]]; then mkdir -p $(NOSOLUTIONS)/_build \
+	&& cp -a _build/.jupyter_cache _build/.vae-package.sha256 $(NOSOLUTIONS)/_build/ \
+	&& { [[ ! -d _build/.trained ]] || cp -a _build/.trained $(NOSOLUTIONS)/_build/; }; fi)
+
+# The whole book as one PDF, offline: the single-page HTML build (same execution cache as
+# `make book`, so nothing runs again) printed by Debian's chromium once MathJax has finished
+# (tools/print_pdf.py: table of contents, page numbers, PDF outline). tests/test_pdf.py checks it.
+pdf: book ## the whole book as one PDF: _build/pdf/book.pdf (SOLUTIONS=0: without solutions)
+	$(BIN)/jupyter-book build . --builder singlehtml -W -n --keep-going \
+		$(if $(filter 0,$(SOLUTIONS)),--path-output $(NOSOLUTIONS))
+	$(BIN)/python tools/print_pdf.py $(BUILD_DIR)/singlehtml/intro.html $(BUILD_DIR)/pdf/book.pdf
 
 test: $(STAMP) $(AXE) ## ruff, mypy, unit tests, every chapter through nbval, and a fresh -W book build
 	$(BIN)/ruff check .

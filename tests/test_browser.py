@@ -9,13 +9,20 @@ relative link pointing at an existing file (and anchor); display equations no wi
 column on a desktop and no equation box clipping its formula; equation numbers beside their
 equations on a desktop and below them on a phone; at 390 px nothing wider than the screen outside
 a scroll container, and at most MAX_SCROLLING_EQUATIONS display equations scrolling sideways; no
-serious or critical axe-core violation (desktop). A full-page screenshot of each page at both
+serious or critical axe-core violation (desktop); at both widths, code lines wrap or scroll inside
+their box, inline formulas stay inside the column, glued numbers have the weight of their text and
+captions are not light, explorer labels are whole, readouts on one line and a button group's label
+on its buttons' row; then in dark mode (``data-theme="dark"``, as the theme's switch sets it)
+figures and explorers show the page's own background with legible ink and text (a second
+screenshot, ``-dark.png``). A full-page screenshot of each page at both
 widths goes to ``_build/screenshots/``, and ``_build/screenshots/report.json`` lists per page:
 console errors, external requests, axe violations by severity, and the bytes the page loaded.
 
 Separate tests: the menu buttons (chapter list, contents) open their panels at 390 px; search
 snippets carry no raw TeX; "Live Code" says why it cannot start when offline; on the widget
-pages, every control changes the display with no kernel.
+pages, every control changes the display with no kernel, and no explorer changes height when a
+control changes (1366 and 390 px); chapter 8's JavaScript decoder decodes where it is dragged;
+every object of the API page links to its source.
 
 Needs ``/usr/bin/chromium`` (``tools/install_browser.sh``) and the ``playwright`` package;
 never ``playwright install``. axe-core comes from the npm registry (``tools/vendor_js.sh
@@ -283,6 +290,144 @@ DISPLAYS_JS = """(phone) => {
   return out;
 }"""
 
+# Code boxes (cell inputs and outputs, listings): a line longer than its box wraps or scrolls
+# inside the box, and the box stays inside the column (and inside any clipping ancestor).
+CODE_JS = """() => {
+  const out = [];
+  const col = document.querySelector("article.bd-article");
+  if (!col) return out;
+  const c = col.getBoundingClientRect();
+  const scrolls = (s) => s.overflowX === "auto" || s.overflowX === "scroll";
+  for (const pre of col.querySelectorAll("pre")) {
+    if (!pre.offsetParent) continue;
+    const r = pre.getBoundingClientRect(), s = getComputedStyle(pre);
+    const name = pre.textContent.trim().split("\\n")[0].slice(0, 50);
+    if (pre.scrollWidth > pre.clientWidth + 1 && !scrolls(s))
+      out.push(`code cut off (${pre.scrollWidth} px of text in ${pre.clientWidth} px): ${name}`);
+    let inScroller = false;
+    for (let a = pre.parentElement; a && a !== col; a = a.parentElement) {
+      const as = getComputedStyle(a);
+      if (as.overflowX === "visible") continue;
+      const ar = a.getBoundingClientRect();
+      if (scrolls(as) && ar.right <= c.right + 1) { inScroller = true; break; }
+      if (r.right > ar.right + 1) out.push(`code box cut by its container: ${name}`);
+      break;
+    }
+    if (!inScroller && r.right > c.right + 1)
+      out.push(`code box past the column (${(r.right - c.right).toFixed(0)} px): ${name}`);
+  }
+  return out;
+}"""
+
+# Inline formulas: inside the column, or inside a scroll box that is (never past the edge).
+INLINE_MATH_JS = """() => {
+  const out = [];
+  const col = document.querySelector("article.bd-article");
+  if (!col) return out;
+  const c = col.getBoundingClientRect();
+  for (const m of col.querySelectorAll('mjx-container:not([display="true"])')) {
+    if (!m.offsetParent) continue;
+    const r = m.getBoundingClientRect();
+    if (r.right <= c.right + 1 && r.left >= c.left - 1) continue;
+    let ok = false;
+    for (let a = m.parentElement; a && a !== col; a = a.parentElement) {
+      const s = getComputedStyle(a);
+      if (s.overflowX === "auto" || s.overflowX === "scroll") {
+        const ar = a.getBoundingClientRect();
+        ok = ar.right <= c.right + 1 && ar.left >= c.left - 1;
+        break;
+      }
+    }
+    if (!ok)
+      out.push(`inline math ${(r.right - c.right).toFixed(0)} px past the column: ` +
+               (m.querySelector("mjx-assistive-mml") || m).textContent.slice(0, 40));
+  }
+  return out;
+}"""
+
+# Text weights: a glued number in the weight of the text around it (bold only where its
+# sentence or cell is), captions not light (300).
+WEIGHTS_JS = """() => {
+  const out = [];
+  for (const g of document.querySelectorAll(".bd-article span.pasted-text")) {
+    if (!g.offsetParent) continue;
+    const w = getComputedStyle(g).fontWeight, p = getComputedStyle(g.parentElement).fontWeight;
+    if (w !== p) out.push(`glued number in weight ${w} inside text of weight ${p}: ` +
+                          g.textContent.slice(0, 20));
+  }
+  for (const cap of document.querySelectorAll(
+      ".bd-article figcaption, .bd-article p.caption, .bd-article .caption-text")) {
+    if (!cap.offsetParent) continue;
+    const w = parseInt(getComputedStyle(cap).fontWeight, 10);
+    if (w < 400) out.push(`caption in weight ${w}: ` + cap.textContent.trim().slice(0, 40));
+  }
+  return out;
+}"""
+
+# Explorer text: a label shown whole (ipywidgets cuts a long one with an ellipsis), a readout
+# and a control group's label on one line, the label on its buttons' row.
+CONTROL_TEXT_JS = """() => {
+  const out = [];
+  for (const box of document.querySelectorAll(".vae-explorer")) {
+    for (const l of box.querySelectorAll(".widget-label, .widget-readout")) {
+      if (!l.offsetParent || !l.textContent.trim()) continue;
+      if (l.scrollWidth > l.clientWidth + 1)
+        out.push(`clipped: "${l.textContent.trim()}" (${l.scrollWidth} px in ${l.clientWidth})`);
+      const range = document.createRange(); range.selectNodeContents(l);
+      const lines = new Set(Array.from(range.getClientRects())
+        .filter(r => r.width > 0).map(r => Math.round(r.top)));
+      if (lines.size > 1) out.push(`wraps onto ${lines.size} lines: "${l.textContent.trim()}"`);
+    }
+    for (const g of box.querySelectorAll(".widget-toggle-buttons")) {
+      const label = g.querySelector(":scope > .widget-label");
+      const first = g.querySelector(".widget-toggle-button");
+      if (!label || !first || !label.offsetParent || !label.textContent.trim()) continue;
+      const a = label.getBoundingClientRect(), b = first.getBoundingClientRect();
+      const mid = a.top + a.height / 2;
+      if (!(mid > b.top && mid < b.bottom))
+        out.push(`"${label.textContent.trim()}" not on the row of its buttons`);
+    }
+  }
+  return out;
+}"""
+
+# Dark mode as pydata-sphinx-theme sets it (its theme switch writes both attributes).
+DARK_JS = """() => {
+  document.documentElement.dataset.theme = "dark";
+  document.documentElement.dataset.mode = "dark";
+  return getComputedStyle(document.body).backgroundColor;
+}"""
+
+# What dark mode must put on the page's own background: figures (wider than an icon) and
+# explorers; and the explorers' text colours with the page's background.
+DARK_TARGETS_JS = """() => {
+  const els = [];
+  for (const img of document.querySelectorAll(".bd-article img")) {
+    const r = img.getBoundingClientRect();
+    if (img.offsetParent && r.width >= 80 && r.height >= 40) els.push(img);
+  }
+  for (const box of document.querySelectorAll(".vae-explorer, .vae-latent-decoder"))
+    if (box.offsetParent) els.push(box);
+  els.forEach((el, i) => el.setAttribute("data-vae-dark-check", String(i)));
+  const colours = [];
+  for (const box of document.querySelectorAll(".vae-explorer, .vae-latent-decoder")) {
+    const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!n.textContent.trim() || !el.offsetParent) continue;
+      // the colour behind the text: the nearest ancestor with an opaque background
+      let bg = null;
+      for (let a = el; a; a = a.parentElement) {
+        const c = getComputedStyle(a).backgroundColor;
+        if (c && c !== "transparent" && !/rgba\\([^)]*, 0\\)$/.test(c)) { bg = c; break; }
+      }
+      colours.push({text: n.textContent.trim().slice(0, 30), color: getComputedStyle(el).color,
+                    bg: bg || getComputedStyle(document.body).backgroundColor});
+    }
+  }
+  return {n: els.length, colours};
+}"""
+
 AXE_JS = """async () => {
   const r = await axe.run(document, {resultTypes: ["violations"], preload: false});
   return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
@@ -382,6 +527,10 @@ def _visit(browser, html: Path, path: Path, viewport, shot: Path, axe: Path | No
             over = page.evaluate(OVERFLOW_JS)
             if over["width"] > viewport[0] or over["out"]:
                 visit.add("wider than a phone", [f"page {over['width']} px wide", *over["out"]])
+        visit.add("code", page.evaluate(CODE_JS))
+        visit.add("inline math", page.evaluate(INLINE_MATH_JS))
+        visit.add("weights", page.evaluate(WEIGHTS_JS))
+        visit.add("controls", page.evaluate(CONTROL_TEXT_JS))
         if axe is not None:
             page.add_script_tag(path=str(axe))
             violations = page.evaluate(AXE_JS)
@@ -396,6 +545,10 @@ def _visit(browser, html: Path, path: Path, viewport, shot: Path, axe: Path | No
                 ],
             )
         page.screenshot(path=str(shot), full_page=True)
+        visit.add("dark", _dark_mode_problems(page))
+        page.evaluate("() => { document.activeElement?.blur(); window.scrollTo(0, 0); }")
+        page.wait_for_timeout(200)
+        page.screenshot(path=str(shot.with_name(shot.stem + "-dark.png")), full_page=True)
     finally:
         tab.close()
     visit.weight = tab.weight()
@@ -412,6 +565,58 @@ def _visit(browser, html: Path, path: Path, viewport, shot: Path, axe: Path | No
     if visit.weight > budget:
         visit.add("page weight", [f"{visit.weight:,} bytes loaded > budget {budget:,}"])
     return visit
+
+
+def _rgb(css: str) -> tuple[int, int, int]:
+    r, g, b = (round(float(v)) for v in re.findall(r"[\d.]+", css)[:3])
+    return r, g, b
+
+
+def _pixels_on_background(png: bytes, bg: tuple[int, int, int]) -> str | None:
+    """What is wrong with an element's screenshot in dark mode, or None: its most common colour
+    must be the page's background (no slab), and its strongest ink legible on it (the 99th
+    percentile of the pixels' contrast with the background at least 3:1, WCAG's contrast for
+    graphics: text in a figure shrunk to a phone's width is anti-aliased below 4.5:1)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    a = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3).astype(int)
+    colours, counts = np.unique(a, axis=0, return_counts=True)
+    mode = tuple(int(v) for v in colours[counts.argmax()])
+    if max(abs(m - b) for m, b in zip(mode, bg, strict=True)) > 10:
+        return f"on a slab of rgb{mode}, not the page's rgb{bg}"
+    lin = a / 255.0
+    lin = np.where(lin <= 0.03928, lin / 12.92, ((lin + 0.055) / 1.055) ** 2.4)
+    lum = lin @ np.array([0.2126, 0.7152, 0.0722])
+    lb = _luminance(f"rgb{bg}")
+    contrast = (np.maximum(lum, lb) + 0.05) / (np.minimum(lum, lb) + 0.05)
+    strongest = float(np.percentile(contrast, 99))
+    if strongest < 3:
+        return f"ink barely visible (contrast {strongest:.1f}:1 at most)"
+    return None
+
+
+def _dark_mode_problems(page) -> list[str]:
+    """Switch the page to dark mode (as PST's switch does) and check that figures and
+    explorers sit on the page's own background, legibly, and that explorer text is legible."""
+    bg_css = page.evaluate(DARK_JS)
+    page.wait_for_timeout(300)
+    bg = _rgb(bg_css)
+    found = page.evaluate(DARK_TARGETS_JS)
+    out = []
+    for i in range(found["n"]):
+        el = page.locator(f'[data-vae-dark-check="{i}"]')
+        what = el.evaluate("e => e.getAttribute('alt') || e.className || e.tagName")
+        problem = _pixels_on_background(el.screenshot(animations="disabled"), bg)
+        if problem:
+            out.append(f"{str(what)[:50]}: {problem}")
+    for c in found["colours"]:
+        ratio = _contrast(c["color"], c["bg"])
+        if ratio < 4.5:
+            out.append(f"text {c['text']!r}: {c['color']} on {c['bg']} ({ratio:.1f}:1)")
+    return out[:10]
 
 
 @pytest.fixture(scope="session")
@@ -493,6 +698,36 @@ def test_no_page_wider_than_a_phone(visits) -> None:
 def test_no_serious_accessibility_violations(visits) -> None:
     """axe-core finds no serious or critical violation on any page."""
     _assert_none(visits, "accessibility")
+
+
+def test_code_lines_wrap_or_scroll_inside_their_box(visits) -> None:
+    """At 1366 and 390 px no line of code or output is cut off, and no code box runs past the
+    column (the fit listing of chapter 4 was clipped at the right)."""
+    _assert_none(visits, "code")
+
+
+def test_inline_math_never_past_the_edge(visits) -> None:
+    """At 1366 and 390 px every inline formula is inside the column, or inside a box of its
+    own that scrolls and is (chapter 3's summary and chapter 7's BCE formula ran off a phone)."""
+    _assert_none(visits, "inline math")
+
+
+def test_glued_numbers_and_captions_in_the_weight_of_the_text(visits) -> None:
+    """A glued number has the weight of the text around it (bold only in a bold table cell);
+    no caption is light (weight 300)."""
+    _assert_none(visits, "weights")
+
+
+def test_explorer_labels_whole_and_readouts_on_one_line(visits) -> None:
+    """At 1366 and 390 px no explorer label is cut, no readout wraps ("digit / #0"), and a
+    toggle group's label ("q:") sits on the row of its buttons."""
+    _assert_none(visits, "controls")
+
+
+def test_dark_mode_figures_and_widgets_on_the_page_background(visits) -> None:
+    """With `data-theme="dark"` figures and explorers show the page's own background (not a
+    light slab) with legible ink, and explorer text has 4.5:1 contrast."""
+    _assert_none(visits, "dark")
 
 
 def test_pages_stay_within_weight_budget(visits) -> None:
@@ -788,3 +1023,109 @@ def test_references_print_each_link_once(book_html: Path) -> None:
         text = re.sub(r"<[^>]+>", " ", entry)
         for ident in set(re.findall(r"\d{4}\.\d{4,5}", text)):
             assert text.count(ident) == 1, f"{ident} printed {text.count(ident)} times: {text}"
+
+
+EXPLORER_HEIGHT_JS = "(box) => box.getBoundingClientRect().height"
+# An explorer's height may change by this much when a control changes (a rounding of a line);
+# chapter 5's readout jumped by ~190 px when K changed.
+MAX_EXPLORER_JUMP_PX = 4
+
+
+@pytest.mark.parametrize("viewport", (DESKTOP, PHONE), ids=("1366", "390"))
+@pytest.mark.parametrize("rel", WIDGET_PAGES)
+def test_explorer_readouts_do_not_jump(book_html: Path, browser, rel: str, viewport) -> None:
+    """Every explorer keeps its height while its slider moves and its buttons are pressed: the
+    text and the figures below it stay where the reader's eyes are."""
+    tab = Page(browser, book_html / rel, viewport)
+    page = tab.page
+    jumps = []
+    try:
+        page.wait_for_selector(".vae-explorer .widget-slider", timeout=TIMEOUT_MS)
+        page.wait_for_timeout(300)
+        for n, box in enumerate(page.query_selector_all(".vae-explorer")):
+            heights = [page.evaluate(EXPLORER_HEIGHT_JS, box)]
+            handle = box.query_selector(".widget-slider .noUi-handle")
+            for key in ("ArrowRight", "ArrowRight", "ArrowLeft"):
+                handle.focus()
+                page.keyboard.press(key)
+                page.wait_for_timeout(150)
+                heights.append(page.evaluate(EXPLORER_HEIGHT_JS, box))
+            for button in box.query_selector_all(".widget-toggle-button"):
+                button.click()
+                page.wait_for_timeout(150)
+                heights.append(page.evaluate(EXPLORER_HEIGHT_JS, box))
+            if max(heights) - min(heights) > MAX_EXPLORER_JUMP_PX:
+                jumps.append(f"explorer {n + 1}: heights {sorted(set(round(h) for h in heights))}")
+    finally:
+        tab.close()
+    assert not jumps, "\n".join(jumps)
+    assert not tab.errors, tab.errors
+
+
+@pytest.mark.parametrize("viewport", (DESKTOP, PHONE), ids=("1366", "390"))
+def test_latent_decoder_decodes_where_dragged(book_html: Path, browser, viewport) -> None:
+    """Chapter 8's JavaScript decoder, offline: dragging on the latent square moves z to the
+    point under the pointer and redraws the digit (from the decoder's weights in the page); it
+    fits the column; its readout follows with a true minus sign."""
+    tab = Page(browser, book_html / "chapters" / "08-rate-distortion.html", viewport)
+    page = tab.page
+    digit_js = "el => el.querySelector('.vae-ld-digit').toDataURL()"
+    try:
+        box = page.wait_for_selector(".vae-latent-decoder .vae-ld-pad", timeout=TIMEOUT_MS)
+        root = page.query_selector(".vae-latent-decoder")
+        root.scroll_into_view_if_needed()
+        col = page.evaluate("() => document.querySelector('article').getBoundingClientRect().right")
+        assert root.bounding_box()["x"] + root.bounding_box()["width"] <= col + 1
+        before = root.evaluate(digit_js)
+        r = box.bounding_box()
+        start = (r["x"] + 0.5 * r["width"], r["y"] + 0.5 * r["height"])
+        end = (r["x"] + 0.2 * r["width"], r["y"] + 0.25 * r["height"])  # z = (-1.8, +1.5)
+        page.mouse.move(*start)
+        page.mouse.down()
+        page.mouse.move(*end, steps=8)
+        page.mouse.up()
+        page.wait_for_timeout(200)
+        z = [float(v) for v in root.get_attribute("data-z").split(",")]
+        assert abs(z[0] - -1.8) < 0.05 and abs(z[1] - 1.5) < 0.05, z
+        assert root.evaluate(digit_js) != before, "the digit did not change"
+        readout = root.query_selector(".vae-ld-readout").inner_text()
+        assert readout == "z = (\u22121.80, 1.50)", readout
+        # the digit shown is the decoder's mean at that z
+        mean = root.evaluate("el => Array.from(el.vaeMean)")
+        again = root.evaluate(f"el => Array.from(el.vaeDecode([{z[0]}, {z[1]}]))")
+        assert len(mean) == 64 and max(abs(a - b) for a, b in zip(mean, again, strict=True)) < 1e-9
+        assert max(mean) - min(mean) > 4, "a blank digit"
+    finally:
+        tab.close()
+    assert not tab.errors, tab.errors
+    assert not tab.blocked, tab.blocked
+
+
+def test_api_page_links_every_object_to_its_source(book_html: Path) -> None:
+    """Every class and function on the API page, and every method but a dataclass field that
+    holds a function (``Panel.skip``: autodoc lists it as a method, it has no code of its own),
+    has a [source] link (viewcode) to a page of the built book, at that object's anchor."""
+    api = book_html / "chapters" / "api.html"
+    source = api.read_text(encoding="utf-8")
+    objects = re.findall(
+        r'<dl class="py (class|function|method)">\s*<dt class="sig sig-object py" id="([^"]+)">'
+        r"(.*?)</dt>",
+        source,
+        re.DOTALL,
+    )
+    assert len(objects) >= 80, f"only {len(objects)} classes, functions and methods"
+    missing, broken = [], []
+    for kind, name, sig in objects:
+        link = re.search(
+            r'<a class="reference internal" href="([^"]+)"><span class="viewcode-link">', sig
+        )
+        if not link:
+            missing.append((kind, name))
+            continue
+        target, _, anchor = link.group(1).partition("#")
+        page = (api.parent / unquote(target)).resolve()
+        if not page.is_file() or f'id="{anchor}"' not in page.read_text(encoding="utf-8"):
+            broken.append(f"{name}: {link.group(1)}")
+    assert not [n for k, n in missing if k != "method"], f"no [source] link: {missing}"
+    assert len(missing) <= 0.05 * len(objects), f"no [source] link: {missing}"
+    assert not broken, f"[source] leads nowhere: {broken}"

@@ -304,7 +304,7 @@ def test_explorers_build_without_a_frontend(classic_python: Path, tmp_path: Path
         "assert 'M = 1,' in leaf.value and len(e.results) == 6, leaf.value[-300:]\n"
         "print('ok', len(e.results))\n"
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VAE_FIT_CACHE")}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     out = _run([str(classic_python), "-c", code], "an explorer in plain python", env=env)
     assert out.stdout.strip() == "ok 6"
 
@@ -329,7 +329,7 @@ def classic_server(classic_python: Path, tmp_path_factory: pytest.TempPathFactor
     nbformat.write(nb, work / "explorers.ipynb")
     home = work / "home"
     home.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VAE_FIT_CACHE")}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(HOME=str(home), JUPYTER_CONFIG_DIR=str(home / ".jupyter"), MPLBACKEND="agg")
     env["PATH"] = f"{classic_python.parent}{os.pathsep}{env.get('PATH', '')}"
     port = _free_port()

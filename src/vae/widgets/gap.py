@@ -31,7 +31,7 @@ from vae.widgets.stack import Explorer, Leaves, Panel, make_explorer
 Q_CHOICES = ("best diagonal q", "marginal variances", "scaled std")
 
 GapKey = tuple[int, str, float]
-"""(latent dimension M, q choice of :data:`Q_CHOICES`, std scale)."""
+"""(latent dimension M, q choice of ``Q_CHOICES``, std scale)."""
 
 
 @dataclass

@@ -46,7 +46,7 @@ class LatentResult:
     kl_per_dim: np.ndarray
     """Mean KL(q(z_m|x) || N(0, 1)) per latent coordinate over all of ``x_test``, nats [M]."""
     active: np.ndarray
-    """Active coordinates, bool [M]: ``kl_per_dim >= ACTIVE_MIN_KL``."""
+    """Whether each coordinate is active, bool [M]; that is, ``kl_per_dim >= ACTIVE_MIN_KL``."""
     recon: torch.Tensor
     samples: torch.Tensor
 
@@ -238,9 +238,10 @@ def latent_dim_explorer(
     the held-out ELBO and log p_K(x) against M, KL per latent coordinate (active units),
     reconstructions and decoder means at z ~ p(z) (two figures per M, rendered at ``dpi`` and
     shown at half that; they wrap one under the other on a narrow screen), and the numbers for
-    each K. A unit is active when its mean KL to the prior is at least :data:`ACTIVE_MIN_KL`
-    nats; the figure and the table both say so. ``n_eval`` names the evaluation set in the
-    table's note (pass the one ``results`` were computed on).
+    each K. A unit is active when its mean KL to the prior is at least
+    :data:`~vae.estimators.ACTIVE_MIN_KL` nats; the figure and the table both say so.
+    ``n_eval`` names the evaluation set in the table's note (pass the one ``results`` were
+    computed on).
     ``explorer.results`` maps M to its :class:`LatentResult`.
     """
     x_test = load_digits("test") if x_test is None else x_test

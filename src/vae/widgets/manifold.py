@@ -130,7 +130,7 @@ def _scatter_axes(
 class LatentScatter:
     """The held-out digits' posterior means as one picture, and marks on it per state.
 
-    The picture is drawn once and carried by the explorer's ``<style>`` (:attr:`style`, a CSS
+    The picture is drawn once and carried by the explorer's ``<style>`` (``style``, a CSS
     background); each state adds only a small SVG overlay (a cross at z, a line between two
     points), so dozens of states cost a few hundred bytes each in the page.
     """

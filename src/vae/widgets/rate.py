@@ -41,8 +41,8 @@ class BetaResult:
     log_px: float
     """Mean importance-sampled bound log p_K(x)."""
     active: int
-    """Active latent units: mean KL to the prior of at least
-    :data:`~vae.widgets.latent.ACTIVE_MIN_KL` nats over all of ``x_test``."""
+    """How many latent units are active, that is, have a mean KL to the prior of at least
+    :data:`~vae.estimators.ACTIVE_MIN_KL` nats over all of ``x_test``."""
     latent_dim: int
     recon: Tensor
     """Reconstructions of the first held-out digits, [n_show, D]."""

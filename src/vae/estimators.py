@@ -86,9 +86,8 @@ def kl_per_dimension(model: VAE, x: Tensor) -> Tensor:
 
 
 ACTIVE_MIN_KL = 0.05
-"""The book's threshold for active units, in nats: a latent coordinate is *active* when its KL
-to the prior, averaged over the evaluation data (:func:`kl_per_dimension`), is at least this;
-below, it is (nearly) collapsed."""
+"""A latent coordinate is *active* when its KL to the prior, averaged over the evaluation data
+(:func:`kl_per_dimension`), is at least this many nats; below, it is (nearly) collapsed."""
 
 
 @torch.no_grad()

@@ -76,7 +76,9 @@ WIDGET_PAGE_BUDGET = 11_000_000
 MAX_SCROLLING_EQUATIONS = 1
 
 
-@pytest.fixture(scope="session")
+# Module scope: the sync Playwright of this module must end before another test module
+# (test_classic_notebook.py) starts its own in the same process.
+@pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
@@ -619,7 +621,7 @@ def _dark_mode_problems(page) -> list[str]:
     return out[:10]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def visits(book_html: Path, browser, screenshot_dir: Path, axe_js: Path) -> dict:
     """Every page at both widths, visited once; the tests below read what each visit found."""
     found: dict[tuple[str, str], Visit] = {}
@@ -825,6 +827,13 @@ def _wait_changed(page, box, before: str, timeout_s: float = 5.0) -> tuple[str, 
         page.wait_for_timeout(10)
 
 
+def _away_and_back(handle) -> tuple[str, str]:
+    """The two arrow keys that move a slider one step and back: leftwards first when the
+    explorer opens at the slider's largest value (chapter 3's opens at the largest M)."""
+    at_max = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
+    return ("ArrowLeft", "ArrowRight") if at_max else ("ArrowRight", "ArrowLeft")
+
+
 @pytest.mark.parametrize("rel", WIDGET_PAGES)
 def test_widgets_work_without_kernel(book_html: Path, browser, rel: str) -> None:
     """Move each explorer's first slider and click its toggle buttons: the shown state changes."""
@@ -845,7 +854,7 @@ def test_widgets_work_without_kernel(book_html: Path, browser, rel: str) -> None
             assert before.strip(), "the explorer shows nothing"
             handle = box.query_selector(".widget-slider .noUi-handle")
             assert handle is not None, "no slider handle"
-            for key in ("ArrowRight", "ArrowLeft"):
+            for key in _away_and_back(handle):
                 handle.focus()
                 page.keyboard.press(key)
                 after, dt = _wait_changed(page, box, before)
@@ -942,7 +951,7 @@ def test_widget_controls_are_accessible(book_html: Path, browser, rel: str) -> N
             handle = box.query_selector(".widget-slider .noUi-handle")
             before = page.evaluate(CONTROLS_JS, box)["sliders"][0]
             handle.focus()
-            page.keyboard.press("ArrowRight")
+            page.keyboard.press(_away_and_back(handle)[0])
             page.wait_for_timeout(200)
             after = page.evaluate(CONTROLS_JS, box)["sliders"][0]
             assert after["valuetext"] != before["valuetext"], "value text did not follow the slider"
@@ -995,13 +1004,13 @@ def test_widget_figures_stack_on_a_phone(book_html: Path, browser, rel: str) -> 
             rects = [r for el in row for r in [tab.page.evaluate(layout, el)] if r]
             assert rects, "no explorer figures shown"
             for imgs in rects:
-                assert len(imgs) == 2, imgs
-                (a, b) = imgs
-                assert b[3] <= b[4] + 1 and a[3] <= a[4] + 1, "a figure wider than the column"
+                assert len(imgs) >= 2, imgs
+                assert all(r[3] <= r[4] + 1 for r in imgs), "a figure wider than the column"
+                tops, bottoms = [r[1] for r in imgs], [r[2] for r in imgs]
                 if viewport == PHONE:
-                    assert b[1] >= a[2] - 1, "panels side by side on a phone"
+                    assert max(tops) >= min(bottoms) - 1, "all panels in one row on a phone"
                 else:
-                    assert abs(b[1] - a[1]) < 2, "panels not side by side on a desktop"
+                    assert max(tops) - min(tops) < 2, "panels not side by side on a desktop"
         finally:
             tab.close()
 

@@ -93,3 +93,30 @@ def colab_notebooks(book_html: Path, tmp_path_factory: pytest.TempPathFactory) -
     repo = Repository.from_config(org_repo=SAMPLE_REPOSITORY)
     notebooks.write(out, build=book_html.parent, repo=repo)
     return out
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [  # headless Debian chromium on a closed network: no background connections
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright, one per test module: a sync Playwright must end
+    before the next module's starts in the same process."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("no /usr/bin/chromium on CI: .ci/run must run tools/install_browser.sh")
+        pytest.skip("no /usr/bin/chromium: run tools/install_browser.sh")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()

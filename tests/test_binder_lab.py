@@ -41,7 +41,6 @@ pytestmark = pytest.mark.jupyterlab
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-CHROMIUM = Path("/usr/bin/chromium")
 CHAPTERS = [p.relative_to(ROOT).with_suffix("").as_posix() for p in notebooks.chapters()]
 WIDGET_VIEW = '<script type="application/vnd.jupyter.widget-view+json">'
 TIMEOUT_MS = 60_000
@@ -153,19 +152,6 @@ def lab(colab_notebooks: Path, tmp_path_factory) -> dict:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("no /usr/bin/chromium on CI: .ci/run must run tools/install_browser.sh")
-        pytest.skip("no /usr/bin/chromium: run tools/install_browser.sh")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

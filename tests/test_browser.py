@@ -47,16 +47,6 @@ import pytest
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 AXE = ROOT / "tests" / "vendor" / "axe.min.js"
 WIDGET_PAGES = (
     "chapters/03-elbo.html",
@@ -74,21 +64,6 @@ WIDGET_PAGE_BUDGET = 11_000_000
 # lines. Measured: 1 of 49, chapter 2's gap decomposition (2.4), whose underbraced terms
 # (with their text labels) cannot be broken. MathJax 3 (no line breaking) scrolled 33.
 MAX_SCROLLING_EQUATIONS = 1
-
-
-# Module scope: the sync Playwright of this module must end before another test module
-# (test_classic_notebook.py) starts its own in the same process.
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("no /usr/bin/chromium on CI: .ci/run must run tools/install_browser.sh")
-        pytest.skip("no /usr/bin/chromium: run tools/install_browser.sh")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="session")

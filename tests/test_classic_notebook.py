@@ -38,16 +38,6 @@ pytestmark = pytest.mark.classic
 ROOT = Path(__file__).resolve().parent.parent
 PINS = ROOT / "tools" / "colab-runtime.txt"
 VENV = Path(os.environ.get("VAE_CLASSIC_VENV", ROOT / ".venvs" / "classic"))  # gitignored
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 TIMEOUT_S = 180  # the notebook: kernel start, imports, three small trainings, five explorers
 
 # Each explorer, the state it opens on, and what the reader does next: (kind, label, argument)
@@ -365,19 +355,6 @@ def classic_server(classic_python: Path, tmp_path_factory: pytest.TempPathFactor
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("no /usr/bin/chromium on CI: .ci/run must run tools/install_browser.sh")
-        pytest.skip("no /usr/bin/chromium: run tools/install_browser.sh")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 # What an explorer shows: the sources of its visible images and its visible text.

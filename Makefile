@@ -14,7 +14,7 @@ AXE    := tests/vendor/axe.min.js
 FORCE  ?= 0
 PYTEST_ARGS ?=
 
-.PHONY: help venv vendor book test unit bench figures notebooks lab clean distclean pdf
+.PHONY: help venv vendor book test unit bench figures notebooks lab clean distclean pdf screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -75,6 +75,11 @@ unit: $(STAMP) ## the fast part of `make test`: ruff, mypy, tests/unit and tests
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest tests/unit tests/book $(PYTEST_ARGS)
+
+# Full-page screenshots of every page of a fresh test build (or of $$VAE_BOOK_HTML), at 1366 and
+# 390 px, light and dark, for a person to look at; `make test` checks the pages without them.
+screenshots: $(STAMP) $(AXE) ## full-page screenshots of every page (1366/390 px, light/dark) into _build/screenshots/
+	VAE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_browser.py -k every_page_loads $(PYTEST_ARGS)
 
 bench: $(STAMP) $(VENDOR) ## benchmarks: speed vs plain PyTorch and Pyro, quality, estimator cost, book (benchmarks/results/)
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt

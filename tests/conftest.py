@@ -9,12 +9,13 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from book import notebooks
+from book import notebooks, reuse
 from book.repository import Repository
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,7 @@ class BookBuild:
 
 
 @pytest.fixture(scope="session")
-def book_build(tmp_path_factory: pytest.TempPathFactory) -> BookBuild:
+def book_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BookBuild]:
     """Build the book once per test session, from scratch, into a temporary folder.
 
     ``$VAE_BOOK_HTML`` names an already built ``html`` folder to use instead (to rerun the
@@ -46,9 +47,16 @@ def book_build(tmp_path_factory: pytest.TempPathFactory) -> BookBuild:
     :data:`SAMPLE_REPOSITORY`, and have ``jupyter_execute/`` beside it); otherwise the build
     has its own empty jupyter-cache, so every chapter executes against the current ``vae``
     package, and ``_build/`` is left alone.
+
+    The models the build trained (``book.trained``, in the build's ``_build/.trained``) then
+    serve the rest of the session: ``$BOOK_TRAINED_DIR`` names that folder, so the chapters run
+    again by nbval and by Binder's JupyterLab load them instead of training again. They load
+    only a model trained by the same code, settings, data and initial weights (the cache's key),
+    and the build has just trained each one from scratch.
     """
     if os.environ.get("VAE_BOOK_HTML"):
-        return BookBuild(0, [], "", Path(os.environ["VAE_BOOK_HTML"]))
+        yield BookBuild(0, [], "", Path(os.environ["VAE_BOOK_HTML"]))
+        return
     out = tmp_path_factory.mktemp("book")
     env = dict(os.environ)
     bindir = Path(sys.executable).parent
@@ -68,7 +76,11 @@ def book_build(tmp_path_factory: pytest.TempPathFactory) -> BookBuild:
     )
     log = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)  # strip colours
     problems = [line for line in log.splitlines() if PROBLEM.search(line)]
-    return BookBuild(proc.returncode, problems, log, out / "_build" / "html")
+    trained = out / "_build" / ".trained"
+    with pytest.MonkeyPatch.context() as mp:
+        if proc.returncode == 0 and trained.is_dir():
+            mp.setenv(reuse.ENV, str(trained))
+        yield BookBuild(proc.returncode, problems, log, out / "_build" / "html")
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,11 @@ their box, inline formulas stay inside the column, glued numbers have the weight
 captions are not light, explorer labels are whole, readouts on one line and a button group's label
 on its buttons' row; then in dark mode (``data-theme="dark"``, as the theme's switch sets it)
 figures and explorers show the page's own background with legible ink and text (a second
-screenshot, ``-dark.png``). A full-page screenshot of each page at both
-widths goes to ``_build/screenshots/``, and ``_build/screenshots/report.json`` lists per page:
+screenshot of each figure and explorer). ``_build/screenshots/report.json`` lists per page:
 console errors, external requests, axe violations by severity, and the bytes the page loaded.
+With ``VAE_SCREENSHOTS=1`` (``make screenshots``) a full-page screenshot of each page at both
+widths, light and dark, goes to ``_build/screenshots/`` too, for a person to look at (they take
+about a third of this module's time, so CI does not take them).
 
 Separate tests: the menu buttons (chapter list, contents) open their panels at 390 px; search
 snippets carry no raw TeX; "Live Code" says why it cannot start when offline; on the widget
@@ -81,7 +83,7 @@ def axe_js() -> Path:
 
 @pytest.fixture(scope="session")
 def screenshot_dir() -> Path:
-    out = ROOT / "_build" / "screenshots"  # for a person to look at after the run
+    out = ROOT / "_build" / "screenshots"  # report.json, and the screenshots if asked for
     out.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -464,6 +466,10 @@ class Visit:
             self.problems.setdefault(kind, []).extend(items)
 
 
+SCREENSHOTS = os.environ.get("VAE_SCREENSHOTS", "") not in ("", "0")
+"""Full-page screenshots of every visit, light and dark (``make screenshots``)."""
+
+
 def _visit(browser, html: Path, path: Path, viewport, shot: Path, axe: Path | None) -> Visit:
     visit = Visit()
     tab = Page(browser, path, viewport)
@@ -521,11 +527,13 @@ def _visit(browser, html: Path, path: Path, viewport, shot: Path, axe: Path | No
                     if v["impact"] in ("serious", "critical")
                 ],
             )
-        page.screenshot(path=str(shot), full_page=True)
+        if SCREENSHOTS:
+            page.screenshot(path=str(shot), full_page=True)
         visit.add("dark", _dark_mode_problems(page))
-        page.evaluate("() => { document.activeElement?.blur(); window.scrollTo(0, 0); }")
-        page.wait_for_timeout(200)
-        page.screenshot(path=str(shot.with_name(shot.stem + "-dark.png")), full_page=True)
+        if SCREENSHOTS:
+            page.evaluate("() => { document.activeElement?.blur(); window.scrollTo(0, 0); }")
+            page.wait_for_timeout(200)
+            page.screenshot(path=str(shot.with_name(shot.stem + "-dark.png")), full_page=True)
     finally:
         tab.close()
     visit.weight = tab.weight()
@@ -628,7 +636,8 @@ def visits(book_html: Path, browser, screenshot_dir: Path, axe_js: Path) -> dict
         for (rel, label), v in found.items()
     }
     (screenshot_dir / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
-    print(f"\n{len(all_pages)} pages checked; screenshots and report.json in {screenshot_dir}")
+    shots = "screenshots and report.json" if SCREENSHOTS else "report.json"
+    print(f"\n{len(all_pages)} pages checked; {shots} in {screenshot_dir}")
     return found
 
 

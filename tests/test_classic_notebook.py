@@ -38,7 +38,7 @@ pytestmark = pytest.mark.classic
 ROOT = Path(__file__).resolve().parent.parent
 PINS = ROOT / "tools" / "colab-runtime.txt"
 VENV = Path(os.environ.get("VAE_CLASSIC_VENV", ROOT / ".venvs" / "classic"))  # gitignored
-TIMEOUT_S = 180  # the notebook: kernel start, imports, three small trainings, five explorers
+TIMEOUT_S = 240  # the notebook: kernel start, imports, three small trainings, six explorers
 
 # Each explorer, the state it opens on, and what the reader does next: (kind, label, argument)
 # moves a slider ("slider", its description, "ArrowRight"/"ArrowLeft"), presses a toggle button
@@ -322,6 +322,19 @@ def classic_server(classic_python: Path, tmp_path_factory: pytest.TempPathFactor
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(HOME=str(home), JUPYTER_CONFIG_DIR=str(home / ".jupyter"), MPLBACKEND="agg")
     env["PATH"] = f"{classic_python.parent}{os.pathsep}{env.get('PATH', '')}"
+    # The kernel's first imports in a new venv (bytecode, matplotlib's font cache in this HOME)
+    # happen here, outside the browser's time budget.
+    _run(
+        [
+            str(classic_python),
+            "-c",
+            "import torch, sklearn.datasets, matplotlib.pyplot, vae.widgets",
+        ],
+        "importing vae.widgets in the classic venv",
+        env=env,
+        cwd=work,
+        timeout=600,
+    )
     port = _free_port()
     log = open(work / "server.log", "w")  # noqa: SIM115 (closed below)
     server = subprocess.Popen(
@@ -374,8 +387,11 @@ TAB_BARS_JS = """(box) => Array.from(box.querySelectorAll(".widget-tab-bar, .lm-
 
 RUN_JS = """() => new Promise((done) => {
   const go = () => {
-    const k = Jupyter.notebook.kernel;
-    if (k && k.is_connected()) { Jupyter.notebook.execute_all_cells(); done(true); }
+    // the notebook's cells loaded and the kernel's kernel_info answered (kernel_ready)
+    const nb = Jupyter.notebook, k = nb.kernel;
+    const ready = nb._fully_loaded && k && k.is_connected() && k.info_reply
+      && Object.keys(k.info_reply).length > 0;
+    if (ready) { nb.execute_all_cells(); done(true); }
     else setTimeout(go, 200);
   };
   go();
@@ -385,6 +401,8 @@ STATUS_JS = """() => ({
   explorers: document.querySelectorAll(".vae-explorer").length,
   errors: Array.from(document.querySelectorAll(".output_error")).map(e => e.innerText),
   busy: Jupyter.notebook.get_cells().some(c => c.element && c.element.hasClass("running")),
+  cells: Jupyter.notebook.get_cells().map(c => [c.input_prompt_number, c.output_area ?
+    c.output_area.outputs.length : 0]),
   texts: Array.from(document.querySelectorAll(".output_subarea.output_text"))
     .map(e => e.innerText).filter(t => t.includes("Box(")),
 })"""
@@ -426,7 +444,9 @@ def notebook_page(classic_server, browser) -> Iterator:
     assert status["explorers"] == len(SCENARIOS), (
         f"{status['explorers']} of {len(SCENARIOS)} explorers rendered in classic Notebook "
         f"(ipywidgets 7 manager) after {TIMEOUT_S} s. Text reprs instead of widgets: "
-        f"{status['texts'][:2]}; console: {missing or console[-10:]}. A widget class new in "
+        f"{status['texts'][:2]}; cells [execution count, outputs]: {status['cells']}, busy: "
+        f"{status['busy']}; console: {missing or console[-10:]}; server log: "
+        f"{(work / 'server.log').read_text()[-1500:]!r}. A widget class new in "
         "ipywidgets 8 (Stack, ...) or a model version the manager lacks renders nothing: "
         "feature-detect it in src/vae/widgets/stack.py"
     )

@@ -38,10 +38,12 @@ def pins() -> dict[str, str]:
 
 
 def environment() -> dict[str, str]:
-    """The environment to run the venv's python in: this checkout's ``src`` (PYTHONPATH) and the
-    user's site-packages hidden, as on Colab."""
+    """The environment to run the venv's python in: this checkout's ``src`` (PYTHONPATH), the
+    user's site-packages and any models trained elsewhere (``$BOOK_TRAINED_DIR``) hidden, as on
+    Colab, where a notebook trains its models itself."""
     env = {**os.environ, "PYTHONNOUSERSITE": "1"}
     env.pop("PYTHONPATH", None)
+    env.pop("BOOK_TRAINED_DIR", None)
     return env
 
 

@@ -429,13 +429,21 @@ def notebook_page(classic_server, browser) -> Iterator:
     page.goto(f"{url}/notebooks/explorers.ipynb")
     page.wait_for_function("() => window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel")
     page.evaluate(RUN_JS)
-    deadline = time.monotonic() + TIMEOUT_S
+    start = time.monotonic()
+    deadline, rerun = start + TIMEOUT_S, True
     status = page.evaluate(STATUS_JS)
     while time.monotonic() < deadline:
         status = page.evaluate(STATUS_JS)
         done = status["explorers"] == len(SCENARIOS) and not status["busy"]
         if done or status["errors"]:
             break
+        # No cell queued or run 30 s after Run all: the request never reached the kernel (the
+        # failure seen once on CI: 0 explorers, no error); ask once more, and say so.
+        never_ran = all(n is None for n, _ in status["cells"]) and not status["busy"]
+        if rerun and never_ran and time.monotonic() - start > 30:
+            console.append("test: Run all started no cell in 30 s; Run all again")
+            page.evaluate(RUN_JS)
+            rerun = False
         page.wait_for_timeout(500)
     assert not status["errors"], "a cell of the explorers' notebook failed:\n" + "\n".join(
         status["errors"]

@@ -127,7 +127,8 @@ class VAE(DeepLatentModel):
 
     def check_input(self, x: object) -> Tensor:
         """Validate a data batch: shape [N, D], the model's dtype, finite; counts 0..total_count
-        for a Binomial or Categorical decoder, 0/1 for a Bernoulli one (:meth:`check_x`)."""
+        for a Binomial or Categorical decoder, 0/1 for a Bernoulli one
+        (:meth:`DeepLatentModel.check_x`)."""
         return self.check_x(x)
 
     def encode(self, x: Tensor) -> Distribution:

@@ -1,9 +1,9 @@
-"""The JavaScript decoder of ``vae.js_decoder`` computes what torch computes.
+"""The JavaScript decoder of ``vae.widgets.js_decoder`` computes what torch computes.
 
 ``js_decoder.js`` runs under node (v18 or later: ``atob`` is global) on the weights that
-:func:`vae.js_decoder.decoder_spec` writes into the page; its pixel means E[x | z] must equal
-``model.decode(z).mean`` to 1e-5 on random z, for every likelihood the book uses. The explorer
-itself (dragging in the built page) is checked in tests/test_browser.py.
+:func:`vae.widgets.js_decoder.decoder_spec` writes into the page; its pixel means E[x | z] must
+equal ``model.decode(z).mean`` to 1e-5 on random z, for every likelihood the book uses. The
+explorer itself (dragging in the built page) is checked in tests/test_browser.py.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from vae import VAE, js_decoder
+from vae import VAE
+from vae.widgets import js_decoder
 
 NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed")

@@ -10,13 +10,15 @@ One module per idea:
 * :mod:`vae.decoder` -- p_theta(x|z): Binomial(16, p) or Categorical(17) for counts, Bernoulli for
   binary data, Gaussian for continuous data;
 * :mod:`vae.latent_model` -- the protocol every model follows, and the ELBO's terms;
-* :mod:`vae.model` -- :class:`VAE` with its per-datapoint ELBO;
+* :mod:`vae.model` -- :class:`VAE` with its per-datapoint ELBO, on a base it shares with the
+  conditional VAE;
 * :mod:`vae.linear` -- the linear-Gaussian model, where log p(x), p(z|x) and the gap are exact;
 * :mod:`vae.estimators` -- importance-sampled log p(x), the estimated KL gap, active units;
 * :mod:`vae.gradients` -- reparameterization and score-function gradients of the ELBO;
 * :mod:`vae.inference` -- per-datapoint inference and the amortization gap;
 * :mod:`vae.quadrature` -- exact log p(x), ELBO and posterior by quadrature when M <= 2;
-* :mod:`vae.train` -- seeded minibatch Adam on the negative ELBO;
+* :mod:`vae.train` -- seeded minibatch Adam on the negative ELBO (its loop takes any
+  minibatch objective);
 * :mod:`vae.conditional` -- the conditional VAE of p(x | y), and its training loop;
 * :mod:`vae.checks` -- input checks, and the one switch that turns them off;
 * :mod:`vae.plot` -- image grids and Gaussian ellipses for figures;

@@ -20,47 +20,34 @@ a bound that can be set beside an unconditional VAE's ELBO
 (:meth:`ConditionalVAE.log_marginal_bound`).
 
 The encoder and decoders are the package's own (:mod:`vae.encoder`, :mod:`vae.decoder`), with C
-more inputs; the methods follow :class:`vae.model.VAE` (``elbo`` a Tensor [N], ``elbo_terms`` its
-terms, checks switched off by :func:`vae.checks.disabled`). :func:`fit_conditional` trains as
-:func:`vae.train.fit` does, with each minibatch's labels beside its images.
+more inputs; the model shares :class:`vae.model.VAE`'s base (:class:`vae.model.DeepLatentModel`:
+the prior, the dtype, the checks of x) and its methods follow the VAE's (``elbo`` a Tensor [N],
+``elbo_terms`` its terms, checks switched off by :func:`vae.checks.disabled`).
+:func:`fit_conditional` trains in :func:`vae.train.fit`'s loop (:func:`vae.train.maximize`),
+with each minibatch's labels beside its images.
 """
 
 from __future__ import annotations
 
 import math
-import time
 
 import torch
 from torch import Tensor, nn
 from torch.distributions import Independent
 
 from vae import checks
-from vae.checks import check_binary, check_counts, check_data, check_positive_int
+from vae.checks import check_data, check_positive_int
 from vae.data import N_PIXELS
-from vae.decoder import BernoulliDecoder, BinomialDecoder, CategoricalDecoder, GaussianDecoder
 from vae.encoder import Encoder
-from vae.gaussian import kl_to_standard_normal, standard_normal
+from vae.gaussian import kl_to_standard_normal
 from vae.latent_model import ELBO
-from vae.model import LIKELIHOODS
-from vae.train import FusedAdam, History, default_device
+from vae.model import DeepLatentModel, make_decoder
+from vae.train import History, maximize
 
 __all__ = ["ConditionalVAE", "fit_conditional"]
 
 
-def _decoder(
-    likelihood: str, in_dim: int, x_dim: int, hidden: tuple[int, ...], n: int
-) -> nn.Module:
-    """The decoder network of :data:`vae.model.LIKELIHOODS` ``likelihood`` on ``in_dim`` inputs."""
-    if likelihood == "binomial":
-        return BinomialDecoder(in_dim, x_dim, hidden, n)
-    if likelihood == "categorical":
-        return CategoricalDecoder(in_dim, x_dim, hidden, n)
-    if likelihood == "bernoulli":
-        return BernoulliDecoder(in_dim, x_dim, hidden)
-    return GaussianDecoder(in_dim, x_dim, hidden)
-
-
-class ConditionalVAE(nn.Module):
+class ConditionalVAE(DeepLatentModel):
     """A VAE of p_theta(x | y): encoder q_phi(z | x, y), decoder p_theta(x | z, y), p(z) = N(0, I).
 
     Args:
@@ -84,28 +71,16 @@ class ConditionalVAE(nn.Module):
         total_count: int = 16,
         seed: int | None = 0,
     ) -> None:
-        super().__init__()
-        self.n_classes = check_positive_int(n_classes, "n_classes")
-        self.x_dim = check_positive_int(x_dim, "x_dim")
-        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
-        self.likelihood, self.total_count = likelihood, total_count
+        n_classes = check_positive_int(n_classes, "n_classes")
+        super().__init__(x_dim, latent_dim, likelihood, total_count)
+        self.n_classes = n_classes
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
             self.encoder = Encoder(x_dim + n_classes, latent_dim, hidden)  # input [x, onehot(y)]
-            self.decoder = _decoder(likelihood, latent_dim + n_classes, x_dim, hidden, total_count)
-
-    @property
-    def dtype(self) -> torch.dtype:
-        """The floating-point dtype of the model's parameters (and of the data it takes)."""
-        return next(self.parameters()).dtype
-
-    def prior(self) -> Independent:
-        """p(z) = N(0, I) with event shape [M], the same for every label."""
-        p = next(self.parameters())
-        return standard_normal(self.latent_dim, p.dtype, p.device)
+            self.decoder = make_decoder(
+                likelihood, latent_dim + n_classes, x_dim, hidden, total_count
+            )
 
     def check_labels(self, y: object, n: int | None = None) -> Tensor:
         """Validate labels: a long tensor [N] (N = ``n`` if given) of values in 0..C-1."""
@@ -124,15 +99,10 @@ class ConditionalVAE(nn.Module):
 
     def check_input(self, x: object, y: object) -> tuple[Tensor, Tensor]:
         """Validate a labelled batch: ``x`` [N, D] as for :meth:`vae.model.VAE.check_input`
-        (shape, the model's dtype, finite, counts or 0/1 as the decoder needs), ``y`` as for
-        :meth:`check_labels`, one label per row of ``x``."""
-        x = check_data(x, self.x_dim)
-        if x.dtype != self.dtype:
-            raise ValueError(f"x has dtype {x.dtype}, but the model's parameters are {self.dtype}")
-        if self.likelihood in ("binomial", "categorical"):
-            check_counts(x, self.total_count)
-        elif self.likelihood == "bernoulli":
-            check_binary(x)
+        (:meth:`~vae.model.DeepLatentModel.check_x`: shape, the model's dtype, finite, counts
+        or 0/1 as the decoder needs), ``y`` as for :meth:`check_labels`, one label per row of
+        ``x``."""
+        x = self.check_x(x)
         return x, self.check_labels(y, x.shape[0])
 
     def one_hot(self, y: Tensor) -> Tensor:
@@ -229,22 +199,6 @@ def _describe(v: object) -> str:
     return type(v).__name__
 
 
-def _train_epoch(
-    model: ConditionalVAE, opt: FusedAdam, x: Tensor, y: Tensor, order: Tensor, batch_size: int
-) -> float:
-    """One pass over the labelled data in the order ``order`` [N]; the epoch's mean ELBO, nats."""
-    model.train()
-    xs, ys = x[order], y[order]
-    total = torch.zeros((), device=x.device)
-    for i in range(0, x.shape[0], batch_size):
-        elbo = model.elbo(xs[i : i + batch_size], ys[i : i + batch_size])  # [B]
-        model.zero_grad(set_to_none=True)
-        (-elbo.mean()).backward()
-        opt.step()
-        total += elbo.detach().sum()
-    return total.item() / x.shape[0]
-
-
 def fit_conditional(
     model: ConditionalVAE,
     x_train: Tensor,
@@ -259,36 +213,21 @@ def fit_conditional(
     """Maximize the ELBO of ``model`` on images ``x_train`` [N, D] with labels ``y_train`` [N]
     (long) by minibatch Adam (in place); return the history of the ELBO per epoch, in nats.
 
-    As :func:`vae.train.fit`: a seeded permutation per epoch, the single-sample reparameterized
-    ELBO L(x, y) of each minibatch, :class:`vae.train.FusedAdam`, the data checked once and the
-    steps run inside :func:`vae.checks.disabled`, the global random state left alone. The model
-    trains on ``device`` (default: :func:`vae.train.default_device`) and is moved back after.
+    The loop of :func:`vae.train.fit` (:func:`vae.train.maximize`): a seeded permutation per
+    epoch, the single-sample reparameterized ELBO L(x, y) of each minibatch,
+    :class:`vae.train.FusedAdam`, the data checked once and the steps run inside
+    :func:`vae.checks.disabled`, the global random state left alone. The model trains on
+    ``device`` (default: :func:`vae.train.default_device`) and is moved back after.
     ``history.train_elbo`` holds the average minibatch ELBO per epoch.
     """
-    check_positive_int(epochs, "epochs")
-    check_positive_int(batch_size, "batch_size")
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr!r}")
     x_train, y_train = model.check_input(x_train, y_train)  # checked once, here
-    device = torch.device(device) if device is not None else default_device()
-    home = next(model.parameters()).device
-    model.to(device)
-    x_train, y_train = x_train.to(device), y_train.to(device)
-    opt = FusedAdam(model.parameters(), lr=lr)
-    history = History()
-    start = time.perf_counter()
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
-        gen = torch.Generator(device="cpu").manual_seed(seed)
-        with checks.disabled():
-            for epoch in range(epochs):
-                order = torch.randperm(x_train.shape[0], generator=gen).to(device)
-                mean = _train_epoch(model, opt, x_train, y_train, order, batch_size)
-                history.train_elbo.append(mean)
-                if progress:
-                    print(f"\repoch {epoch + 1}/{epochs}: ELBO {mean:.2f}", end="")
-    if progress:
-        print()
-    history.seconds = time.perf_counter() - start
-    model.to(home)
-    return history
+
+    def objective(batch: tuple[Tensor, ...], step: int) -> tuple[Tensor, Tensor]:
+        """L(x, y) [B] of a minibatch of images and labels, and its mean (maximized)."""
+        x, y = batch
+        elbo = model.elbo(x, y)
+        return elbo, elbo.mean()
+
+    return maximize(
+        model, (x_train, y_train), objective, epochs, batch_size, lr, seed, progress, device
+    )

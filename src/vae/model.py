@@ -26,7 +26,68 @@ LIKELIHOODS = ("binomial", "categorical", "bernoulli", "gaussian")
 (Bernoulli), real-valued data (Gaussian)."""
 
 
-class VAE(nn.Module):
+def make_decoder(
+    likelihood: str, in_dim: int, x_dim: int, hidden: tuple[int, ...], total_count: int
+) -> nn.Module:
+    """The decoder network of :data:`LIKELIHOODS` ``likelihood``: ``in_dim`` inputs (z [M], or z
+    beside a one-hot label), a distribution over x [D] out (see :mod:`vae.decoder`).
+
+    ``total_count`` is the largest count per pixel (Binomial and Categorical decoders only).
+    """
+    if likelihood == "binomial":
+        return BinomialDecoder(in_dim, x_dim, hidden, total_count)
+    if likelihood == "categorical":
+        return CategoricalDecoder(in_dim, x_dim, hidden, total_count)
+    if likelihood == "bernoulli":
+        return BernoulliDecoder(in_dim, x_dim, hidden)
+    return GaussianDecoder(in_dim, x_dim, hidden)
+
+
+class DeepLatentModel(nn.Module):
+    """What :class:`VAE` and :class:`~vae.conditional.ConditionalVAE` share: a deep
+    latent-variable model (Kingma & Welling 2019) with the prior p(z) = N(0, I) over z [M] and a
+    decoder from :data:`LIKELIHOODS` over data x [D]; the subclasses add the networks.
+
+    Args:
+        x_dim: data dimension D (64 for the digits).
+        latent_dim: latent dimension M >= 1.
+        likelihood: one of :data:`LIKELIHOODS`.
+        total_count: the largest count per pixel, for the Binomial and Categorical decoders.
+    """
+
+    def __init__(self, x_dim: int, latent_dim: int, likelihood: str, total_count: int) -> None:
+        super().__init__()
+        self.x_dim = check_positive_int(x_dim, "x_dim")
+        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+        self.likelihood, self.total_count = likelihood, total_count
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The floating-point dtype of the model's parameters (and of the data it takes)."""
+        return next(self.parameters()).dtype
+
+    def prior(self) -> Independent:
+        """p(z) = N(0, I) with event shape [M], on the model's device and dtype (in a
+        conditional model, the same for every label)."""
+        p = next(self.parameters())
+        return standard_normal(self.latent_dim, p.dtype, p.device)
+
+    def check_x(self, x: object) -> Tensor:
+        """Validate a data batch ``x``: shape [N, D], the model's dtype, finite; counts
+        0..total_count for a Binomial or Categorical decoder, 0/1 for a Bernoulli one."""
+        x = check_data(x, self.x_dim)
+        if x.dtype != self.dtype:
+            raise ValueError(f"x has dtype {x.dtype}, but the model's parameters are {self.dtype}")
+        if self.likelihood in ("binomial", "categorical"):
+            check_counts(x, self.total_count)
+        elif self.likelihood == "bernoulli":
+            check_binary(x)
+        return x
+
+
+class VAE(DeepLatentModel):
     """A VAE: Gaussian encoder, a decoder from :data:`LIKELIHOODS`, standard normal prior.
 
     Args:
@@ -52,37 +113,13 @@ class VAE(nn.Module):
         full_covariance: bool = False,
         seed: int | None = 0,
     ) -> None:
-        super().__init__()
-        check_positive_int(x_dim, "x_dim")
-        check_positive_int(latent_dim, "latent_dim")
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
-        self.x_dim, self.latent_dim, self.likelihood = x_dim, latent_dim, likelihood
-        self.total_count = total_count
+        super().__init__(x_dim, latent_dim, likelihood, total_count)
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
             enc = FullCovarianceEncoder if full_covariance else Encoder
             self.encoder = enc(x_dim, latent_dim, hidden)
-            self.decoder: nn.Module
-            if likelihood == "binomial":
-                self.decoder = BinomialDecoder(latent_dim, x_dim, hidden, total_count)
-            elif likelihood == "categorical":
-                self.decoder = CategoricalDecoder(latent_dim, x_dim, hidden, total_count)
-            elif likelihood == "bernoulli":
-                self.decoder = BernoulliDecoder(latent_dim, x_dim, hidden)
-            else:
-                self.decoder = GaussianDecoder(latent_dim, x_dim, hidden)
-
-    @property
-    def dtype(self) -> torch.dtype:
-        """The floating-point dtype of the model's parameters (and of the data it takes)."""
-        return next(self.parameters()).dtype
-
-    def prior(self) -> Independent:
-        """p(z) = N(0, I) with event shape [M], on the model's device and dtype."""
-        p = next(self.parameters())
-        return standard_normal(self.latent_dim, p.dtype, p.device)
+            self.decoder = make_decoder(likelihood, latent_dim, x_dim, hidden, total_count)
 
     def kl_to_prior(self, q: Distribution) -> Tensor:
         """Analytic KL(q || p(z)) for a diagonal or full-covariance Gaussian q, shape [N]."""
@@ -90,15 +127,9 @@ class VAE(nn.Module):
 
     def check_input(self, x: object) -> Tensor:
         """Validate a data batch: shape [N, D], the model's dtype, finite; counts 0..total_count
-        for a Binomial or Categorical decoder, 0/1 for a Bernoulli one."""
-        x = check_data(x, self.x_dim)
-        if x.dtype != self.dtype:
-            raise ValueError(f"x has dtype {x.dtype}, but the model's parameters are {self.dtype}")
-        if self.likelihood in ("binomial", "categorical"):
-            check_counts(x, self.total_count)
-        elif self.likelihood == "bernoulli":
-            check_binary(x)
-        return x
+        for a Binomial or Categorical decoder, 0/1 for a Bernoulli one
+        (:meth:`DeepLatentModel.check_x`)."""
+        return self.check_x(x)
 
     def encode(self, x: Tensor) -> Distribution:
         """q_phi(z|x): batch shape [N], event shape [M]."""

@@ -1,20 +1,22 @@
 """Training: minibatch Adam on the negative ELBO, seeded and repeatable.
 
-The data sit in memory as one tensor, so minibatches are index slices of a seeded permutation
+The data sit in memory as tensors, so minibatches are index slices of a seeded permutation
 (no DataLoader). The data are checked once; every step then runs inside
 ``vae.checks.disabled()``. On CPU two runs with the same seed give bit-for-bit identical
 histories. :func:`fit` depends on its arguments alone (no environment variables, no files).
+Its loop, :func:`maximize`, takes any minibatch objective;
+:func:`vae.conditional.fit_conditional` runs it on images and labels.
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.optim.adam import adam
 
 from vae import checks
@@ -160,6 +162,14 @@ class Objective:
         return out.elbo, weighted.mean()
 
 
+def _check_loop_settings(epochs: int, batch_size: int, lr: float) -> None:
+    """A ``ValueError`` naming the first bad setting of :func:`maximize`, if any."""
+    check_positive_int(epochs, "epochs")
+    check_positive_int(batch_size, "batch_size")
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr!r}")
+
+
 def _check_settings(
     epochs: int,
     batch_size: int,
@@ -170,10 +180,8 @@ def _check_settings(
     free_bits: float,
 ) -> None:
     """A ``ValueError`` naming the first bad setting of :func:`fit`, if any."""
-    for value, name in [(epochs, "epochs"), (batch_size, "batch_size"), (n_samples, "n_samples")]:
-        check_positive_int(value, name)
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr!r}")
+    _check_loop_settings(epochs, batch_size, lr)
+    check_positive_int(n_samples, "n_samples")
     if not beta >= 0:
         raise ValueError(f"beta must be >= 0, got {beta!r}")
     if not (isinstance(kl_warmup, int) and kl_warmup >= 0):
@@ -183,27 +191,91 @@ def _check_settings(
 
 
 def _train_epoch(
-    model: VAE,
+    model: nn.Module,
     opt: FusedAdam,
-    x: Tensor,
+    data: tuple[Tensor, ...],
     order: Tensor,
     batch_size: int,
-    objective: Objective,
+    objective: Callable[[tuple[Tensor, ...], int], tuple[Tensor, Tensor]],
     step: int,
 ) -> tuple[float, int]:
-    """One pass over ``x`` in the order ``order``; the epoch's mean ELBO and the last step."""
+    """One pass over ``data`` in the order ``order`` [N]; the epoch's mean ELBO (nats) and the
+    last step."""
     model.train()
-    shuffled = x[order]
-    n = x.shape[0]
-    total = torch.zeros((), device=x.device)
+    shuffled = [t[order] for t in data]
+    n = order.shape[0]
+    total = torch.zeros((), device=order.device)
     for i in range(0, n, batch_size):
         step += 1
-        elbo, value = objective(model, shuffled[i : i + batch_size], step)
+        elbo, value = objective(tuple(t[i : i + batch_size] for t in shuffled), step)
         model.zero_grad(set_to_none=True)  # (the optimizer's own adds a profiler span)
         (-value).backward()
         opt.step()
         total += elbo.detach().sum()
     return total.item() / n, step
+
+
+def maximize(
+    model: nn.Module,
+    data: tuple[Tensor, ...],
+    objective: Callable[[tuple[Tensor, ...], int], tuple[Tensor, Tensor]],
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int = 0,
+    progress: bool = True,
+    device: str | torch.device | None = None,
+    evaluate: Callable[[], float] | None = None,
+) -> History:
+    """Maximize a minibatch objective over the parameters of ``model`` by Adam (in place); return
+    the history of the ELBO per epoch, in nats. The loop of :func:`fit` and
+    :func:`vae.conditional.fit_conditional`.
+
+    ``data`` are the training tensors, each with one row per datapoint (e.g. images [N, D], or
+    images [N, D] and labels [N]). Each epoch visits the rows in a new seeded random order, in
+    minibatches of ``batch_size`` rows (the last may be smaller). For each minibatch,
+    ``objective(batch, step)`` gets the minibatch's rows of every tensor of ``data`` and the
+    step's number (from 1), and returns the per-datapoint ELBO [B] in nats, which the history
+    averages, and the scalar that the step maximizes (the mean ELBO, or a weighted form of it);
+    one :class:`FusedAdam` step on its gradient follows.
+
+    The model and ``data`` move to ``device`` (default: :func:`default_device`) and the model
+    moves back after. Every step runs inside :func:`vae.checks.disabled`: check the data first.
+    The random draws follow ``seed`` (the order from a generator of its own, the objective's
+    noise from torch's global one, forked so the caller's random state is left alone).
+    ``evaluate()``, if given, runs after every epoch; its value (a held-out ELBO, nats) goes to
+    ``history.test_elbo``. ``progress`` prints the epoch and its training ELBO on one line,
+    rewritten each epoch.
+    """
+    _check_loop_settings(epochs, batch_size, lr)
+    if not data or any(t.shape[0] != data[0].shape[0] for t in data):
+        shapes = [tuple(t.shape) for t in data]
+        raise ValueError(f"data must be tensors with the same number of rows, got {shapes}")
+    n = data[0].shape[0]
+    device = torch.device(device) if device is not None else default_device()
+    home = next(model.parameters()).device
+    model.to(device)
+    data = tuple(t.to(device) for t in data)
+    opt = FusedAdam(model.parameters(), lr=lr)
+    history, step = History(), 0
+    start = time.perf_counter()
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        gen = torch.Generator(device="cpu").manual_seed(seed)
+        with checks.disabled():
+            for epoch in range(epochs):
+                order = torch.randperm(n, generator=gen).to(device)
+                mean, step = _train_epoch(model, opt, data, order, batch_size, objective, step)
+                history.train_elbo.append(mean)
+                if evaluate is not None:
+                    history.test_elbo.append(evaluate())
+                if progress:
+                    print(f"\repoch {epoch + 1}/{epochs}: ELBO {mean:.2f}", end="")
+    if progress:
+        print()
+    history.seconds = time.perf_counter() - start
+    model.to(home)
+    return history
 
 
 @torch.no_grad()
@@ -251,27 +323,14 @@ def fit(
     if free_bits > 0 and not is_diagonal(model.encoder(x_train[:1])):
         raise ValueError("free_bits needs a diagonal Gaussian encoder")
     device = torch.device(device) if device is not None else default_device()
-    home = next(model.parameters()).device
-    model.to(device)
-    x_train = x_train.to(device)
-    x_test = x_test.to(device) if x_test is not None else None
-    opt = FusedAdam(model.parameters(), lr=lr)
-    history, step = History(), 0
-    start = time.perf_counter()
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
-        gen = torch.Generator(device="cpu").manual_seed(seed)
-        with checks.disabled():  # the data were checked above, once
-            for epoch in range(epochs):
-                order = torch.randperm(n, generator=gen).to(device)
-                mean, step = _train_epoch(model, opt, x_train, order, batch_size, objective, step)
-                history.train_elbo.append(mean)
-                if x_test is not None:
-                    history.test_elbo.append(_test_elbo(model, x_test))
-                if progress:
-                    print(f"\repoch {epoch + 1}/{epochs}: ELBO {mean:.2f}", end="")
-    if progress:
-        print()
-    history.seconds = time.perf_counter() - start
-    model.to(home)
-    return history
+    evaluate = None
+    if x_test is not None:
+        evaluate = functools.partial(_test_elbo, model, x_test.to(device))
+
+    def step_objective(batch: tuple[Tensor, ...], step: int) -> tuple[Tensor, Tensor]:
+        """The ELBO [B] of a minibatch of images and the objective, as :func:`maximize` asks."""
+        return objective(model, batch[0], step)
+
+    return maximize(
+        model, (x_train,), step_objective, epochs, batch_size, lr, seed, progress, device, evaluate
+    )

@@ -2,26 +2,57 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
-import types
+import textwrap
 
+import IPython.display
 import pytest
 
-from book.numbers import MINUS, as_text, glue
+from book.numbers import GLUE_PREFIX, MINUS, as_text, glue
 
 
-def fake_myst_nb(calls: list) -> types.ModuleType:
-    module = types.ModuleType("myst_nb")
-    module.glue = lambda name, value, display=True: calls.append((name, value, display))
-    return module
+def capture_displays(monkeypatch, module, attribute: str) -> list:
+    """Replace ``module.attribute`` (a display function) by one that records its calls."""
+    calls: list = []
+    monkeypatch.setattr(module, attribute, lambda *args, **kwargs: calls.append((args, kwargs)))
+    return calls
 
 
 def test_one_call_stores_every_value_for_the_book_and_prints_nothing(monkeypatch, capsys):
-    calls: list = []
-    monkeypatch.setitem(sys.modules, "myst_nb", fake_myst_nb(calls))
-    glue({"elbo-gap": "0.125", "n": 3})
-    assert calls == [("elbo-gap", "0.125", False), ("n", "3", False)]
+    calls = capture_displays(monkeypatch, IPython.display, "display")
+    glue({"elbo-gap": "0.125", "n": -3})
+    assert [(args[0], kwargs["metadata"]["scrapbook"]) for args, kwargs in calls] == [
+        ({GLUE_PREFIX + "text/plain": "'0.125'"}, {"name": "elbo-gap", "mime_prefix": GLUE_PREFIX}),
+        ({GLUE_PREFIX + "text/plain": f"'{MINUS}3'"}, {"name": "n", "mime_prefix": GLUE_PREFIX}),
+    ]
     assert capsys.readouterr().out == ""  # Binder's notebooks have the numbers in the prose
+
+
+@pytest.mark.parametrize("value", ["0.125", f"{MINUS}180.3", "3-4 epochs", True, [1, 2]])
+def test_a_stored_value_is_the_output_myst_nbs_own_glue_writes(monkeypatch, value):
+    import myst_nb.ext.glue
+
+    ours = capture_displays(monkeypatch, IPython.display, "display")
+    theirs = capture_displays(monkeypatch, myst_nb.ext.glue, "ipy_display")
+    glue({"a-name": value})
+    myst_nb.ext.glue.glue("a-name", value, display=False)
+    assert len(ours) == 1
+    assert ours == theirs  # bundle, raw=True and metadata, as {glue:text} reads them
+
+
+def test_glue_does_not_import_myst_nbs_glue_or_nbformat():
+    # myst_nb.ext.glue imports nbformat -> jsonschema -> rfc3987_syntax: ~1.4 s per chapter
+    code = textwrap.dedent(
+        """
+        import sys
+        import book.numbers
+        book.numbers.glue({"x": "1.5"})
+        print(sorted(m for m in ("myst_nb", "nbformat", "jsonschema") if m in sys.modules))
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.splitlines()[-1] == "[]"
 
 
 def test_without_myst_nb_glue_only_prints(monkeypatch, capsys):

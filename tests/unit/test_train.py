@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from vae import VAE, fit, load_digits
-from vae.train import FusedAdam, fused_adam_available
+from vae.train import FusedAdam, fused_adam_available, maximize
 
 X, XT = load_digits("train"), load_digits("test")
 
@@ -129,3 +129,34 @@ def test_fused_adam_is_used_on_cpu_where_torch_has_it():
     expected = tuple(int(p) for p in torch.__version__.split("+")[0].split(".")[:2]) >= (2, 4)
     assert fused_adam_available("cpu") == expected
     assert FusedAdam([torch.zeros(2, requires_grad=True)], lr=1e-3).fused == expected
+
+
+def test_maximize_hands_the_objective_aligned_rows_of_every_tensor_and_numbered_steps():
+    model = torch.nn.Linear(1, 1)
+    x, index = torch.arange(10.0)[:, None], torch.arange(10)  # row i of x holds i
+    seen, steps = [], []
+
+    def objective(batch, step):
+        xb, ib = batch
+        assert torch.equal(xb[:, 0], ib.float())  # the rows of both tensors stay together
+        seen.append(ib)
+        steps.append(step)
+        elbo = -(model(xb).squeeze(1) ** 2)  # [B]
+        return elbo, elbo.mean()
+
+    history = maximize(
+        model, (x, index), objective, epochs=2, batch_size=4, lr=1e-2, progress=False, device="cpu"
+    )
+    assert steps == list(range(1, 7))  # minibatches of 4, 4 and 2 rows, twice
+    assert [len(b) for b in seen] == [4, 4, 2] * 2
+    for epoch in range(2):  # each epoch visits every row once, in a new order
+        assert sorted(torch.cat(seen[3 * epoch : 3 * epoch + 3]).tolist()) == list(range(10))
+    assert not torch.equal(torch.cat(seen[:3]), torch.cat(seen[3:]))
+    assert len(history.train_elbo) == 2 and history.test_elbo == []
+
+
+def test_maximize_rejects_tensors_that_disagree_on_the_number_of_rows():
+    model = torch.nn.Linear(1, 1)
+    data = (torch.zeros(10, 1), torch.zeros(9))
+    with pytest.raises(ValueError, match="same number of rows"):
+        maximize(model, data, lambda b, s: (b[0][:, 0], b[0].sum()), 1, 4, 1e-2, progress=False)

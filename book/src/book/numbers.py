@@ -9,16 +9,27 @@ with myst-nb installed (the book's build, Binder) :func:`glue` only stores. With
 plain Colab runtime) nothing can store, and it prints ``name = value`` lines instead, which the
 Colab test compares with the HTML.
 
+Storing is what ``myst_nb.glue(name, value, display=False)`` does (myst-nb 1.x): one display
+output per value whose MIME types carry the prefix :data:`GLUE_PREFIX` and whose metadata say
+the name under ``"scrapbook"``; the book's build reads them back from the executed notebook.
+:func:`glue` writes that output itself rather than importing ``myst_nb.ext.glue``, whose
+imports (nbformat, jsonschema and its format checkers) cost about 1.4 s of CPU in every
+chapter's kernel; tests/book/test_numbers.py checks that the two outputs are the same.
+
 A minus sign in a number is written as the true minus, U+2212 (typography: a hyphen-minus is
 shorter and breaks lines).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Mapping
 
 __all__ = ["glue", "as_text"]
+
+GLUE_PREFIX = "application/papermill.record/"
+"""The prefix of a stored value's MIME types (``myst_nb.ext.glue.GLUE_PREFIX``)."""
 
 MINUS = "\u2212"
 _HYPHEN_MINUS = re.compile(r"(?<![\w.])-(?=\.?\d)")
@@ -38,7 +49,8 @@ def as_text(value: object) -> object:
 
 
 def glue(values: Mapping[str, object]) -> None:
-    """Store each ``name: value`` for ``{glue:text}`name``` roles, and print ``name = value``.
+    """Store each ``name: value`` for ``{glue:text}`name``` roles where myst-nb is installed;
+    print ``name = value`` lines where it is not.
 
     Args:
         values: names (unique per chapter; hyphens welcome) and what the prose shows for each,
@@ -50,13 +62,21 @@ def glue(values: Mapping[str, object]) -> None:
     for name in values:
         if not isinstance(name, str) or not name or any(c.isspace() for c in name):
             raise ValueError(f"glue name must be a non-empty word, got {name!r}")
-    try:
-        from myst_nb import glue as store
-    except ImportError:  # a plain Colab image: nothing builds HTML from this run
-        store = None
-    for name, value in values.items():
-        shown = as_text(value)
-        if store is not None:
-            store(name, shown, display=False)
-    if store is None:
+    if importlib.util.find_spec("myst_nb") is None:  # a plain Colab image: nothing to store for
         print("\n".join(f"{name} = {as_text(value)}" for name, value in values.items()))
+        return
+    for name, value in values.items():
+        _store(name, as_text(value))
+
+
+def _store(name: str, value: object) -> None:
+    """The display output of ``myst_nb.glue(name, value, display=False)`` (myst-nb 1.x), without
+    importing myst-nb: ``value``'s formatted MIME bundle under :data:`GLUE_PREFIX`."""
+    import IPython.core.formatters
+    import IPython.display
+
+    bundle, metadata = IPython.core.formatters.format_display_data(value)
+    metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
+    IPython.display.display(
+        {GLUE_PREFIX + mime: data for mime, data in bundle.items()}, raw=True, metadata=metadata
+    )

@@ -8,7 +8,9 @@
 * :mod:`vae.widgets.latent` -- the latent dimension, estimated with trained VAEs;
 * :mod:`vae.widgets.rate` -- rate, distortion and the KL weight beta;
 * :mod:`vae.widgets.manifold` -- the latent space of a VAE with M = 2;
-* :mod:`vae.widgets.conditional` -- a conditional VAE's digits, class by class.
+* :mod:`vae.widgets.conditional` -- a conditional VAE's digits, class by class;
+* :mod:`vae.widgets.js_decoder` -- a decoder with M = 2 run in the browser, in JavaScript
+  (any z, not only a grid's points).
 
 Works with ipywidgets 7.7 (Google Colab's built-in widget manager, classic Notebook) and 8.
 

@@ -1,9 +1,9 @@
 /* A VAE's decoder with M = 2 in plain JavaScript: drag anywhere in z, see E[x | z] at once.
  *
- * `vae.js_decoder.latent_decoder(model, ...)` (src/vae/js_decoder.py) writes one HTML output:
- * a <div>, this file, and a call `vaeLatentDecoder.mount(div, spec)` in an inline <script>,
- * where `spec` carries the decoder's weights (float32, base64, as torch stores them) and the
- * points to draw. The same output runs in the book's static page, in JupyterLab (once the
+ * `vae.widgets.js_decoder.latent_decoder(model, ...)` (src/vae/widgets/js_decoder.py) writes
+ * one HTML output: a <div>, this file, and a call `vaeLatentDecoder.mount(div, spec)` in an
+ * inline <script>, where `spec` carries the decoder's weights (float32, base64, as torch stores
+ * them) and the points to draw. The same output runs in the book's static page, in JupyterLab (once the
  * notebook is trusted) and in Colab's output frame: no kernel, no network, no library.
  *
  * The forward pass is the decoder's network (Linear, tanh, ..., Linear) in float64 on the

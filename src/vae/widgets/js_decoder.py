@@ -1,10 +1,10 @@
 """A VAE's decoder with M = 2 running in the reader's browser: the latent space, continuously.
 
-The widgets of :mod:`vae.widgets` switch between precomputed images, so a static page can show
-only the points of a grid. :func:`latent_decoder` instead puts the decoder's weights into the
-page (float32, base64: about 0.75 MB for the book's 2-128-1088 network) with its forward pass
-in plain JavaScript (``js_decoder.js`` beside this file): dragging anywhere in z decodes the
-digit E[x | z] at once, with no kernel and no network. It is one
+The other explorers of :mod:`vae.widgets` switch between precomputed images, so a static page
+can show only the points of a grid. :func:`latent_decoder` instead puts the decoder's weights
+into the page (float32, base64: about 0.75 MB for the book's 2-128-1088 network) with its
+forward pass in plain JavaScript (``js_decoder.js`` beside this file): dragging anywhere in z
+decodes the digit E[x | z] at once, with no kernel and no network. It is one
 ``IPython.display.HTML`` output (a ``<div>``, two ``<canvas>``, an inline ``<script>``),
 so it runs in the static HTML book, in JupyterLab once the notebook is trusted, and in Colab's
 output frame.
@@ -32,7 +32,7 @@ JS_SOURCE = "js_decoder.js"
 def script() -> str:
     """The JavaScript of ``js_decoder.js``: defines ``vaeLatentDecoder`` (``floats``,
     ``makeDecoder``, ``mount``) in a page, or exports them under node."""
-    return resources.files("vae").joinpath(JS_SOURCE).read_text(encoding="utf-8")
+    return resources.files("vae.widgets").joinpath(JS_SOURCE).read_text(encoding="utf-8")
 
 
 def _b64(t: Tensor) -> str:

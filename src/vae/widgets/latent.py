@@ -29,8 +29,8 @@ from vae.widgets.stack import Explorer, Panel, make_explorer
 K_COLOURS = {1: "#8c8c8c", 10: "#8172b2", 100: "#dd8452", 1000: "#c44e52"}
 USED, COLLAPSED = "#1f77b4", "#d62728"  # matplotlib's C0 and C3
 DIGIT_SCALE = 6
-"""CSS pixels per digit pixel in the explorers' digit grids: an 8x8 digit 48 px wide (fewer on
-a column too narrow for the grid, which then shrinks to fit)."""
+"""CSS pixels per digit pixel in the explorers' digit grids, so that an 8x8 digit is 48 px wide
+(less on a column too narrow for the grid, which then shrinks to fit)."""
 
 
 def digits_html(
@@ -141,7 +141,8 @@ class LatentFigures:
         self.fig_kl.subplots_adjust(left=0.2, right=0.96, bottom=0.15, top=0.83)
 
     def html(self, m: int) -> str:
-        """The figures of latent dimension ``m`` with their alt text, side by side."""
+        """The two figures of latent dimension ``m`` side by side and its digits under them, with
+        their alt text."""
         r = self.results[m]
         curve_alt = (
             f"Held-out ELBO and importance-sampled log p(x) against the latent dimension, "
@@ -237,12 +238,12 @@ def latent_dim_explorer(
 
     Evaluates the trained VAEs ``models`` (M -> VAE) with :func:`latent_dim_results` on
     ``x_test`` (default: the held-out digits), or shows ``results`` computed before, and shows
-    the held-out ELBO and log p_K(x) against M, KL per latent coordinate (active units),
-    (two figures per M, rendered at ``dpi`` and shown at half that; they wrap one under the
-    other on a narrow screen), reconstructions and decoder means at z ~ p(z) (pixel-exact
-    digits, :func:`digits_html`), and the numbers for
-    each K. A unit is active when its mean KL to the prior is at least
-    :data:`~vae.estimators.ACTIVE_MIN_KL` nats; the figure and the table both say so.
+    the held-out ELBO and log p_K(x) against M and KL per latent coordinate (active units) in
+    two figures per M (rendered at ``dpi`` and shown at half that; they wrap one under the
+    other on a narrow screen), reconstructions and decoder means at z ~ p(z) under them
+    (pixel-exact digits, :func:`digits_html`), and the numbers for each K. A unit is active
+    when its mean KL to the prior is at least :data:`~vae.estimators.ACTIVE_MIN_KL` nats; the
+    figure and the table both say so.
     ``n_eval`` names the evaluation set in the table's note (pass the one ``results`` were
     computed on).
     ``explorer.results`` maps M to its :class:`LatentResult`.

@@ -12,7 +12,8 @@ a scroll container, and at most MAX_SCROLLING_EQUATIONS display equations scroll
 serious or critical axe-core violation (desktop); at both widths, code lines wrap or scroll inside
 their box, inline formulas stay inside the column, glued numbers have the weight of their text and
 captions are not light, explorer labels are whole, readouts on one line and a button group's label
-on its buttons' row; then in dark mode (``data-theme="dark"``, as the theme's switch sets it)
+on its buttons' row, explorer digits wide enough to read and explorer text (the plots' included,
+as shown) at least 10 px; then in dark mode (``data-theme="dark"``, as the theme's switch sets it)
 figures and explorers show the page's own background with legible ink and text (a second
 screenshot of each figure and explorer). ``_build/screenshots/report.json`` lists per page:
 console errors, external requests, axe violations by severity, and the bytes the page loaded.
@@ -22,7 +23,8 @@ about a third of this module's time, so CI does not take them).
 
 Separate tests: the menu buttons (chapter list, contents) open their panels at 390 px; search
 snippets carry no raw TeX; "Live Code" says why it cannot start when offline; on the widget
-pages, every control changes the display with no kernel, and no explorer changes height when a
+pages (WIDGET_PAGES: the chapters whose code uses ``vae.widgets``, checked against the built
+pages that embed widget views), every control changes the display with no kernel, and no explorer changes height when a
 control changes (1366 and 390 px); chapter 8's JavaScript decoder decodes where it is dragged;
 every object of the API page links to its source.
 
@@ -46,15 +48,29 @@ from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
 
+from book.toc import chapters
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "tests" / "vendor" / "axe.min.js"
-WIDGET_PAGES = (
-    "chapters/03-elbo.html",
-    "chapters/05-beyond.html",
-    "chapters/08-rate-distortion.html",
-)
+
+
+def explorer_pages(root: Path = ROOT) -> tuple[str, ...]:
+    """The built pages (``chapters/03-elbo.html``, ...) of the chapters (``book.toc``, the list
+    the build executes) whose code cells use ``vae.widgets``: the pages with an explorer. A new
+    explorer page is tested with no edit here; ``test_explorer_pages_are_the_pages_with_widgets``
+    checks this list against the widget views of the built pages."""
+    out = []
+    for source in chapters(root):
+        text = source.read_text(encoding="utf-8")
+        cells = re.findall(r"^```\{code-cell\}[^\n]*\n(.*?)^```", text, re.DOTALL | re.MULTILINE)
+        if any(re.search(r"\bvae\.widgets\b|from vae import widgets", c) for c in cells):
+            out.append(source.relative_to(root).with_suffix(".html").as_posix())
+    return tuple(out)
+
+
+WIDGET_PAGES = explorer_pages()
 DESKTOP = (1366, 900)
 PHONE = (390, 844)
 TIMEOUT_MS = 30_000
@@ -370,6 +386,51 @@ CONTROL_TEXT_JS = """() => {
   return out;
 }"""
 
+# Explorer legibility: every digit (a pixel-exact image of 8x8 digits, `image-rendering:
+# pixelated`, 9 n - 1 pixels wide for n digits in a row) at least `minDigit` CSS px wide, every
+# text of the explorer at least 10 px, and the smallest text of each plot (its
+# `data-min-text-px`, in image pixels, scaled to the size shown) at least 10 px.
+# Chapter 5's and 8's digits were ~26 px and blurred; chapter 8's plots showed ~7 px text.
+MIN_TEXT_PX = 10
+SIZES_JS = """([minDigit, minText]) => {
+  const out = {digits: 0, plots: 0, problems: []};
+  const boxes = document.querySelectorAll(".vae-explorer");
+  for (const box of boxes) {
+    for (const img of box.querySelectorAll("img")) {
+      if (!img.offsetParent || getComputedStyle(img).imageRendering !== "pixelated") continue;
+      const n = img.naturalWidth;
+      if (n % 9 !== 8) continue;  // not a row of 8-pixel digits
+      const digit = img.getBoundingClientRect().width * 8 / n;
+      out.digits += 1;
+      if (digit < minDigit - 0.5)
+        out.problems.push(`digits ${digit.toFixed(1)} px wide (< ${minDigit}): ${img.alt}`);
+    }
+    for (const el of box.querySelectorAll("[data-min-text-px]")) {
+      if (!el.offsetParent) continue;
+      const natural = el.naturalWidth || parseFloat(el.dataset.naturalWidth);
+      const px = parseFloat(el.dataset.minTextPx) * el.getBoundingClientRect().width / natural;
+      out.plots += 1;
+      // 2% for the rounding of a width shown at half its pixels (244 px for 489)
+      if (px < minText * 0.98)
+        out.problems.push(`plot text ${px.toFixed(1)} px (< ${minText}): ` +
+                          (el.alt || el.getAttribute("aria-label") || "").slice(0, 50));
+    }
+    const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+    for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+      const el = t.parentElement;
+      if (!t.textContent.trim() || !el.offsetParent) continue;
+      const size = parseFloat(getComputedStyle(el).fontSize);
+      if (size < minText)
+        out.problems.push(`text ${size} px: "${t.textContent.trim().slice(0, 30)}"`);
+    }
+  }
+  out.problems = Array.from(new Set(out.problems)).slice(0, 8);
+  return out;
+}"""
+# The smallest digit width (CSS px) in an explorer: at 1366 px the explorers show 48 px digits
+# (96 px alone); at 390 px rows of 8 or 9 digits shrink to the column (~30 px).
+MIN_DIGIT_PX = {"desktop": 40, "phone": 28}
+
 # Dark mode as pydata-sphinx-theme sets it (its theme switch writes both attributes).
 DARK_JS = """() => {
   document.documentElement.dataset.theme = "dark";
@@ -460,6 +521,7 @@ class Visit:
     external_requests: int = 0
     axe: dict[str, int] = field(default_factory=dict)
     displays: dict = field(default_factory=dict)
+    sizes: dict = field(default_factory=dict)
 
     def add(self, kind: str, items: list[str]) -> None:
         if items:
@@ -514,6 +576,10 @@ def _visit(browser, html: Path, path: Path, viewport, shot: Path, axe: Path | No
         visit.add("inline math", page.evaluate(INLINE_MATH_JS))
         visit.add("weights", page.evaluate(WEIGHTS_JS))
         visit.add("controls", page.evaluate(CONTROL_TEXT_JS))
+        if "vae-explorer" in source:
+            label = "desktop" if viewport == DESKTOP else "phone"
+            visit.sizes = page.evaluate(SIZES_JS, [MIN_DIGIT_PX[label], MIN_TEXT_PX])
+            visit.add("explorer sizes", visit.sizes["problems"])
         if axe is not None:
             page.add_script_tag(path=str(axe))
             violations = page.evaluate(AXE_JS)
@@ -710,6 +776,29 @@ def test_explorer_labels_whole_and_readouts_on_one_line(visits) -> None:
     _assert_none(visits, "controls")
 
 
+def test_explorer_digits_and_text_legible(visits) -> None:
+    """At 1366 and 390 px every digit in an explorer is at least MIN_DIGIT_PX wide (chapters
+    5 and 8 showed ~26 px digits), its text and the text of its plots (as shown) at least
+    MIN_TEXT_PX (chapter 8's plots had ~7 px text on a phone); the check measured digits and
+    plots at both widths."""
+    _assert_none(visits, "explorer sizes")
+    for label in ("desktop", "phone"):
+        sizes = [v.sizes for (rel, lab), v in visits.items() if lab == label and v.sizes]
+        assert sum(s["digits"] for s in sizes) >= 3, f"{label}: no explorer digits measured"
+        assert sum(s["plots"] for s in sizes) >= 3, f"{label}: no explorer plots measured"
+
+
+def test_explorer_pages_are_the_pages_with_widgets(book_html: Path) -> None:
+    """WIDGET_PAGES, found from the chapter sources, are the built pages that embed widget
+    views: the widget tests below open every explorer page."""
+    built = {
+        p.relative_to(book_html).as_posix()
+        for p in pages(book_html)
+        if "application/vnd.jupyter.widget-view+json" in p.read_text(encoding="utf-8")
+    }
+    assert built == set(WIDGET_PAGES)
+
+
 def test_dark_mode_figures_and_widgets_on_the_page_background(visits) -> None:
     """With `data-theme="dark"` figures and explorers show the page's own background (not a
     light slab) with legible ink, and explorer text has 4.5:1 contrast."""
@@ -801,6 +890,10 @@ def test_live_code_offline_says_why(book_html: Path, browser) -> None:
         tab.close()
 
 
+# An explorer's first control, once its widgets render (chapter 9's has buttons, no slider).
+CONTROL = ".vae-explorer :is(.widget-slider .noUi-handle, .widget-toggle-button)"
+
+
 def _wait_changed(page, box, before: str, timeout_s: float = 5.0) -> tuple[str, float]:
     start = time.perf_counter()
     while True:
@@ -830,22 +923,23 @@ def test_widgets_work_without_kernel(book_html: Path, browser, rel: str) -> None
     page = tab.page
     latencies = []
     try:
-        page.wait_for_selector(".vae-explorer .widget-slider", timeout=TIMEOUT_MS)
+        page.wait_for_selector(CONTROL, timeout=TIMEOUT_MS)
         boxes = page.query_selector_all(".vae-explorer")
         assert boxes, "no vae explorer rendered"
         for box in boxes:
             before = page.evaluate(SHOWN_JS, box)
             assert before.strip(), "the explorer shows nothing"
             handle = box.query_selector(".widget-slider .noUi-handle")
-            assert handle is not None, "no slider handle"
-            for key in _away_and_back(handle):
+            buttons = box.query_selector_all(".widget-toggle-button")
+            assert handle is not None or buttons, "neither a slider nor buttons"
+            for key in _away_and_back(handle) if handle is not None else ():
                 handle.focus()
                 page.keyboard.press(key)
                 after, dt = _wait_changed(page, box, before)
                 assert after != before, f"{key} on the slider did not change the display"
                 latencies.append(dt)
                 before = after
-            for button in box.query_selector_all(".widget-toggle-button"):
+            for button in buttons:
                 if "mod-active" in (button.get_attribute("class") or ""):
                     continue
                 button.click()
@@ -919,7 +1013,10 @@ def test_widget_controls_are_accessible(book_html: Path, browser, rel: str) -> N
     tab = Page(browser, book_html / rel, DESKTOP)
     page = tab.page
     try:
-        page.wait_for_selector(".vae-explorer .noUi-handle[aria-label]", timeout=TIMEOUT_MS)
+        page.wait_for_selector(
+            ".vae-explorer :is(.noUi-handle[aria-label], .widget-toggle-button[aria-pressed])",
+            timeout=TIMEOUT_MS,
+        )
         for box in page.query_selector_all(".vae-explorer"):
             state = page.evaluate(CONTROLS_JS, box)
             for s in state["sliders"]:
@@ -933,17 +1030,21 @@ def test_widget_controls_are_accessible(book_html: Path, browser, rel: str) -> N
                 assert min(g["heights"]) >= 44, f"toggle buttons {g['heights']} px tall"
                 assert g["labelOnRow"], "a toggle group's label is not on its buttons' row"
             handle = box.query_selector(".widget-slider .noUi-handle")
-            before = page.evaluate(CONTROLS_JS, box)["sliders"][0]
-            handle.focus()
-            page.keyboard.press(_away_and_back(handle)[0])
-            page.wait_for_timeout(200)
-            after = page.evaluate(CONTROLS_JS, box)["sliders"][0]
-            assert after["valuetext"] != before["valuetext"], "value text did not follow the slider"
-            assert after["valuetext"] == f"{after['label']} = {after['readout']}", after
-            ring = page.evaluate(FOCUS_JS, handle)
+            buttons = box.query_selector_all(".widget-toggle-button")
+            if handle is not None:
+                before = page.evaluate(CONTROLS_JS, box)["sliders"][0]
+                handle.focus()
+                page.keyboard.press(_away_and_back(handle)[0])
+                page.wait_for_timeout(200)
+                after = page.evaluate(CONTROLS_JS, box)["sliders"][0]
+                assert after["valuetext"] != before["valuetext"], "value text did not follow"
+                assert after["valuetext"] == f"{after['label']} = {after['readout']}", after
+            focused = handle if handle is not None else buttons[0]
+            focused.focus()
+            page.keyboard.press("Shift")  # a key: the ring of keyboard focus (:focus-visible)
+            ring = page.evaluate(FOCUS_JS, focused)
             assert ring["style"] != "none" and ring["width"] >= 2, ring
             assert _contrast(ring["color"], "rgb(255, 255, 255)") >= 3, ring
-            buttons = box.query_selector_all(".widget-toggle-button")
             if buttons:
                 buttons[-1].click()
                 page.wait_for_timeout(200)
@@ -1033,12 +1134,13 @@ def test_explorer_readouts_do_not_jump(book_html: Path, browser, rel: str, viewp
     page = tab.page
     jumps = []
     try:
-        page.wait_for_selector(".vae-explorer .widget-slider", timeout=TIMEOUT_MS)
+        page.wait_for_selector(CONTROL, timeout=TIMEOUT_MS)
         page.wait_for_timeout(300)
         for n, box in enumerate(page.query_selector_all(".vae-explorer")):
             heights = [page.evaluate(EXPLORER_HEIGHT_JS, box)]
             handle = box.query_selector(".widget-slider .noUi-handle")
-            for key in ("ArrowRight", "ArrowRight", "ArrowLeft"):
+            keys = ("ArrowRight", "ArrowRight", "ArrowLeft") if handle is not None else ()
+            for key in keys:
                 handle.focus()
                 page.keyboard.press(key)
                 page.wait_for_timeout(150)

@@ -9,12 +9,14 @@ import ipywidgets as widgets
 import numpy as np
 import pytest
 import torch
+from matplotlib.figure import Figure
 
 from vae import widgets as W
 from vae.data import load_digits
 from vae.model import VAE
+from vae.plot import image_grid_png
 from vae.train import fit
-from vae.widgets.render import png_bytes, png_width
+from vae.widgets.render import png_bytes, png_width, smallest_text_px
 
 
 @pytest.fixture(scope="module")
@@ -299,3 +301,36 @@ def test_kl_explorer_draws_the_most_correlated_pair_and_opens_at_the_largest_m(k
     (leaf,) = e.visible_leaves()
     assert f"coordinates {i + 1} and {j + 1}, the most correlated pair" in leaf.value
     assert e.results[(1, "best diagonal q", 1.0)].pair == (0, 0)
+
+
+def test_latent_explorer_shows_the_digits_pixel_exact_and_48_px_wide(small_latent):
+    """Digits, reconstructions and samples as pixel-exact grids (one image pixel per digit
+    pixel), enlarged without smoothing to 8 * DIGIT_SCALE = 48 CSS px per digit (they were
+    ~26 px and blurred inside a matplotlib figure); the plots above them declare their
+    smallest text, 10 px as shown (20 image px at density 2)."""
+    _, res = small_latent
+    e = W.latent_dim_explorer(ks=(1, 10), results=res, x_test=load_digits("test"))
+    e.select(M=1, K=0)
+    _, image = e.visible_leaves()
+    r, x_show = res[2], load_digits("test")[:4]
+    grids = [image_grid_png(torch.cat([x_show, r.recon]), ncol=4), image_grid_png(r.samples, 4)]
+    pngs = _images(image.value)
+    assert pngs[-2:] == grids
+    tags = re.findall(r"<img [^>]*>", image.value)
+    for tag, png in zip(tags[-2:], grids, strict=True):
+        width = int(re.search(r'width="(\d+)"', tag).group(1))
+        assert width == png_width(png) * W.latent.DIGIT_SCALE == (4 * 9 - 1) * 6
+        assert "image-rendering:pixelated" in tag and "max-width:100%" in tag
+    for tag in tags[:-2]:
+        assert float(re.search(r'data-min-text-px="([\d.]+)"', tag).group(1)) >= 20
+
+
+def test_smallest_text_px_is_the_smallest_visible_font_at_the_figures_dpi():
+    fig = Figure(figsize=(2, 2), dpi=144)
+    ax = fig.subplots()
+    ax.set_title("title", fontsize=12)
+    ax.tick_params(labelsize=7)
+    ax.text(0, 0, "hidden", fontsize=4, visible=False)
+    ax.text(0, 0, "", fontsize=3)
+    assert smallest_text_px(fig) == pytest.approx(7 * 144 / 72)
+    assert smallest_text_px(Figure()) == 0

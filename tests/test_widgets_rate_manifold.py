@@ -11,6 +11,7 @@ import torch
 from vae import widgets as W
 from vae.data import load_digits
 from vae.model import VAE
+from vae.plot import image_grid_png
 from vae.train import fit
 
 X, XT = load_digits("train")[:400], load_digits("test")[:40]
@@ -145,3 +146,26 @@ def _png_payloads(html: str) -> list[bytes]:
     import re
 
     return [base64.b64decode(m) for m in re.findall(r"base64,([A-Za-z0-9+/=]+)", html)]
+
+
+def test_beta_explorer_digits_are_pixel_exact_grids_48_px_per_digit(beta_models):
+    """Reconstructions and samples as pixel-exact grids enlarged 6 times without smoothing (an
+    8x8 digit 48 CSS px wide, shrinking with a narrower column), not a blurred figure."""
+    res = W.beta_results(beta_models, XT, k=10, n_eval=20, n_show=4)
+    e = W.beta_explorer(x_test=XT, results=res)
+    e.select(beta=1)
+    _, images = e.visible_leaves()
+    r = res[4.0]
+    grids = [image_grid_png(torch.cat([XT[:4], r.recon]), ncol=4), image_grid_png(r.samples, 4)]
+    assert _png_payloads(images.value)[-2:] == grids
+    for tag in re.findall(r"<img [^>]*>", images.value)[-2:]:
+        assert 'width="210"' in tag and "image-rendering:pixelated" in tag  # (4 * 9 - 1) * 6
+
+
+def test_interpolation_strip_is_one_row_of_48_px_frames_that_shrink_together(model2):
+    e = W.interpolation_explorer(model2, XT[:2], [(0, 1)], names=["a", "b"], steps=9)
+    _, path = e.visible_leaves()
+    strip = path.value[path.value.index("class='vae-strip'") :]
+    assert "display:flex" in strip[:80] and "flex-wrap" not in strip[:80]
+    assert strip.count("flex:0 1 48px;min-width:0") == 9
+    assert strip.count('width="48" height="48"') == 9

@@ -1,12 +1,16 @@
-"""Small matplotlib helpers the chapters share: image grids and Gaussian ellipses."""
+"""Small helpers the chapters and explorers share: image grids (matplotlib, or a pixel-exact
+PNG) and Gaussian ellipses."""
 
 from __future__ import annotations
+
+import io
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.patches import Ellipse
+from PIL import Image
 from torch import Tensor
 
 from vae.data import MAX_COUNT
@@ -26,6 +30,24 @@ def image_grid(x: Tensor, ncol: int = 10, side: int = 8, pad: int = 1) -> np.nda
     return grid
 
 
+GAP_GREY = 225
+"""The grey (0 black, 255 white) of the gaps between the images of :func:`image_grid_png`."""
+
+
+def image_grid_png(x: Tensor, ncol: int = 10, pad: int = 1, vmax: float = MAX_COUNT) -> bytes:
+    """Images of counts ``x`` [N, 64] tiled ``ncol`` to a row (:func:`image_grid`) as a greyscale
+    PNG with one pixel per image pixel: counts 0..``vmax`` from white to black, the ``pad``-pixel
+    gaps pale grey (:data:`GAP_GREY`). A page enlarges it without smoothing (CSS
+    ``image-rendering: pixelated``); a few hundred bytes."""
+    grid = image_grid(x, ncol=ncol, pad=pad)  # NaN in the gaps
+    gaps = np.isnan(grid)
+    grey = 255 * (1 - np.clip(np.nan_to_num(grid), 0, vmax) / vmax)
+    grey[gaps] = GAP_GREY
+    out = io.BytesIO()
+    Image.fromarray(grey.round().astype(np.uint8), mode="L").save(out, format="png", optimize=True)
+    return out.getvalue()
+
+
 def show_images(
     x: Tensor,
     ncol: int = 10,
@@ -41,20 +63,6 @@ def show_images(
     if title:
         ax.set_title(title, fontsize=10)
     return ax
-
-
-def show_reconstructions_and_samples(
-    ax_rec: Axes,
-    ax_smp: Axes,
-    x: Tensor,
-    recon: Tensor,
-    samples: Tensor,
-    titles: tuple[str, str] = ("digits / reconstructions", "samples (decoder means)"),
-) -> None:
-    """Digits ``x`` [N, 64] above their reconstructions ``recon`` [N, 64] on ``ax_rec``, and
-    ``samples`` [S, 64] in one row on ``ax_smp``."""
-    show_images(torch.cat([x, recon]), ncol=len(x), ax=ax_rec, title=titles[0])
-    show_images(samples, ncol=len(samples), ax=ax_smp, title=titles[1])
 
 
 def gaussian_ellipse(

@@ -12,33 +12,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import ipywidgets as widgets
-import matplotlib as mpl
 import torch
-from matplotlib.figure import Figure
 from torch import Tensor
 
 from vae.conditional import ConditionalVAE
-from vae.data import MAX_COUNT
-from vae.plot import image_grid
-from vae.widgets.render import img_tag, numbers_html, png_bytes
+from vae.plot import image_grid_png
+from vae.widgets.render import img_tag, numbers_html
 from vae.widgets.stack import Explorer, Leaves, Panel, make_explorer
 
 __all__ = ["class_explorer", "grid_png"]
 
-GAP_GREY = 225 / 255
-"""The grey of the gaps between the digits (0 black, 1 white)."""
-
 
 def grid_png(x: Tensor, ncol: int) -> bytes:
     """Images of counts [N, 64] tiled ``ncol`` to a row as a PNG with one pixel per image pixel:
-    counts 0..16 from white to black, the gaps between the images pale grey. The page enlarges
-    it without smoothing."""
-    grid = image_grid(x, ncol=ncol, pad=1)  # NaN in the gaps
-    cmap = mpl.colormaps["gray_r"].with_extremes(bad=(GAP_GREY,) * 3)
-    height, width = grid.shape
-    fig = Figure(figsize=(width, height), dpi=1)  # one figure pixel per grid cell
-    fig.figimage(grid, cmap=cmap, vmin=0, vmax=MAX_COUNT, origin="upper")
-    return png_bytes(fig, colors=None)  # full RGB: a palette would merge the darkest greys
+    counts 0..16 from white to black, the gaps between the images pale grey
+    (:func:`vae.plot.image_grid_png`). The page enlarges it without smoothing."""
+    return image_grid_png(x, ncol=ncol)
 
 
 def _grid_z(n: int, extent: float, dtype: torch.dtype) -> Tensor:
@@ -55,7 +44,7 @@ def _leaf_html(images: Tensor, y: int, n: int, extent: float, scale: int) -> str
         f"a {n} by {n} grid of digits decoded with label {y}, "
         f"z from {-extent:g} to {extent:g} in both coordinates"
     )
-    return img_tag(grid_png(images, ncol=n), alt, size=(9 * n - 1) * scale) + (
+    return img_tag(grid_png(images, ncol=n), alt, scale=scale) + (
         f"<div style='font-size:90%'>E[x | z, y = {y}] on a {n} × {n} grid of z: "
         f"z<sub>1</sub> from {lo} (left) to {hi} (right), "
         f"z<sub>2</sub> from {hi} (top) to {lo} (bottom)</div>"

@@ -25,7 +25,7 @@ from torch.distributions import Independent, Normal
 from vae.data import load_digits
 from vae.linear import LinearGaussian
 from vae.plot import gaussian_ellipse
-from vae.widgets.render import clear_data, figure_row, fmt, img_tag, numbers_html, png_bytes
+from vae.widgets.render import clear_data, figure_img, figure_row, fmt, numbers_html
 from vae.widgets.stack import Explorer, Leaves, Panel, make_explorer
 
 Q_CHOICES = ("best diagonal q", "marginal variances", "scaled std")
@@ -158,8 +158,8 @@ class GapFigures:
         ]
         text = numbers_html(rows, f"M = {m}, q = {html.escape(qlabel)}; all in nats, exact.")
         images = figure_row(
-            img_tag(png_bytes(self.fig_bars), self._bars_alt(r, qlabel), density=2),
-            img_tag(png_bytes(self.fig_post), self._post_alt(r, qlabel), density=2),
+            figure_img(self.fig_bars, self._bars_alt(r, qlabel)),
+            figure_img(self.fig_post, self._post_alt(r, qlabel)),
         )
         return images + text
 

@@ -22,12 +22,37 @@ from torch import Tensor
 from vae.data import load_digits
 from vae.estimators import ACTIVE_MIN_KL, kl_per_dimension, log_marginal_is
 from vae.model import VAE
-from vae.plot import show_reconstructions_and_samples
-from vae.widgets.render import clear_data, figure_row, fmt, img_tag, numbers_html, png_bytes
+from vae.plot import image_grid_png
+from vae.widgets.render import clear_data, figure_img, figure_row, fmt, img_tag, numbers_html
 from vae.widgets.stack import Explorer, Panel, make_explorer
 
 K_COLOURS = {1: "#8c8c8c", 10: "#8172b2", 100: "#dd8452", 1000: "#c44e52"}
 USED, COLLAPSED = "#1f77b4", "#d62728"  # matplotlib's C0 and C3
+DIGIT_SCALE = 6
+"""CSS pixels per digit pixel in the explorers' digit grids, so that an 8x8 digit is 48 px wide
+(less on a column too narrow for the grid, which then shrinks to fit)."""
+
+
+def digits_html(
+    x: Tensor,
+    recon: Tensor,
+    samples: Tensor,
+    titles: tuple[str, str] = ("held-out digits / reconstructions", "decoder means at z ~ p(z)"),
+    scale: int = DIGIT_SCALE,
+) -> str:
+    """Digits ``x`` [N, 64] above their reconstructions ``recon`` [N, 64], and ``samples``
+    [S, 64] in a row under them: two pixel-exact images (:func:`vae.plot.image_grid_png`), each
+    digit ``8 * scale`` CSS pixels wide, with their titles."""
+    blocks = []
+    for title, images, ncol, alt in (
+        (titles[0], torch.cat([x, recon]), len(x),
+         f"{len(x)} held-out digits (top row) and their reconstructions (bottom row)"),
+        (titles[1], samples, len(samples),
+         f"{len(samples)} decoder means at z drawn from the prior"),
+    ):  # fmt: skip
+        img = img_tag(image_grid_png(images.cpu(), ncol=ncol), alt, scale=scale)
+        blocks.append(f"<div style='font-size:90%;margin:6px 0 2px'>{title}</div>{img}")
+    return f"<div class='vae-digits'>{''.join(blocks)}</div>"
 
 
 def active_coordinates(kl_per_dim: np.ndarray | Tensor) -> np.ndarray:
@@ -98,8 +123,8 @@ def latent_dim_results(
 
 
 class LatentFigures:
-    """Draws the two figures of one M: the bounds against M with that M marked beside KL per
-    coordinate (active ones blue, collapsed ones red), and digits, reconstructions, samples."""
+    """Draws one M: the bounds against M with that M marked beside KL per coordinate (active
+    ones blue, collapsed ones red), and under them digits, reconstructions and samples."""
 
     def __init__(
         self, results: Mapping[int, LatentResult], ks: Sequence[int], x_show: Tensor, dpi: int
@@ -114,14 +139,10 @@ class LatentFigures:
         self.fig_kl = Figure(figsize=(3.0, 3.4), dpi=dpi)
         self.ax_kl = self.fig_kl.subplots()
         self.fig_kl.subplots_adjust(left=0.2, right=0.96, bottom=0.15, top=0.83)
-        self.fig_images = Figure(figsize=(3.2, 3.4), dpi=dpi)
-        self.ax_rec, self.ax_smp = self.fig_images.subplots(
-            2, 1, gridspec_kw={"height_ratios": [2, 1]}
-        )
-        self.fig_images.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.9, hspace=0.3)
 
     def html(self, m: int) -> str:
-        """The figures of latent dimension ``m`` with their alt text, side by side."""
+        """The two figures of latent dimension ``m`` side by side and its digits under them, with
+        their alt text."""
         r = self.results[m]
         curve_alt = (
             f"Held-out ELBO and importance-sampled log p(x) against the latent dimension, "
@@ -131,19 +152,13 @@ class LatentFigures:
             f"KL per latent coordinate, M = {m}: {int(r.active.sum())} of {m} latent units "
             f"active (KL of at least {ACTIVE_MIN_KL} nats)."
         )
-        images_alt = (
-            f"Latent dimension {m}: held-out digits, their reconstructions, and decoder means "
-            "at z drawn from the prior."
-        )
         clear_data(self.ax_curve)
         clear_data(self.ax_kl)
         self._draw_curves(m)
         self._draw_kl(m)
         return figure_row(
-            img_tag(png_bytes(self.fig_curve), curve_alt, density=2),
-            img_tag(png_bytes(self.fig_kl), kl_alt, density=2),
-            img_tag(self.images_png(m), images_alt, density=2),
-        )
+            figure_img(self.fig_curve, curve_alt), figure_img(self.fig_kl, kl_alt)
+        ) + digits_html(self.x_show, r.recon, r.samples)
 
     def _draw_curves(self, m: int) -> None:
         ax, dims = self.ax_curve, self.dims
@@ -176,18 +191,6 @@ class LatentFigures:
             f"M = {m}: {int(r.active.sum())} of {m} active\n(red: < {ACTIVE_MIN_KL} nats)",
             fontsize=11,
         )
-
-    def images_png(self, m: int) -> bytes:
-        r = self.results[m]
-        clear_data(self.ax_rec)
-        clear_data(self.ax_smp)
-        titles = ("held-out digits / reconstructions", "decoder means at z ~ p(z)")
-        show_reconstructions_and_samples(
-            self.ax_rec, self.ax_smp, self.x_show, r.recon, r.samples, titles
-        )
-        for ax in (self.ax_rec, self.ax_smp):
-            ax.title.set_fontsize(11)
-        return png_bytes(self.fig_images)
 
 
 def latent_numbers_html(r: LatentResult, k: int, n_eval: int) -> str:
@@ -235,11 +238,12 @@ def latent_dim_explorer(
 
     Evaluates the trained VAEs ``models`` (M -> VAE) with :func:`latent_dim_results` on
     ``x_test`` (default: the held-out digits), or shows ``results`` computed before, and shows
-    the held-out ELBO and log p_K(x) against M, KL per latent coordinate (active units),
-    reconstructions and decoder means at z ~ p(z) (two figures per M, rendered at ``dpi`` and
-    shown at half that; they wrap one under the other on a narrow screen), and the numbers for
-    each K. A unit is active when its mean KL to the prior is at least
-    :data:`~vae.estimators.ACTIVE_MIN_KL` nats; the figure and the table both say so.
+    the held-out ELBO and log p_K(x) against M and KL per latent coordinate (active units) in
+    two figures per M (rendered at ``dpi`` and shown at half that; they wrap one under the
+    other on a narrow screen), reconstructions and decoder means at z ~ p(z) under them
+    (pixel-exact digits, :func:`digits_html`), and the numbers for each K. A unit is active
+    when its mean KL to the prior is at least :data:`~vae.estimators.ACTIVE_MIN_KL` nats; the
+    figure and the table both say so.
     ``n_eval`` names the evaluation set in the table's note (pass the one ``results`` were
     computed on).
     ``explorer.results`` maps M to its :class:`LatentResult`.

@@ -33,7 +33,7 @@ from torch import Tensor
 from vae.data import MAX_COUNT
 from vae.model import VAE
 from vae.plot import image_grid
-from vae.widgets.render import captioned, figure_row, img_tag, png_bytes
+from vae.widgets.render import captioned, figure_row, img_tag, png_bytes, smallest_text_px
 from vae.widgets.stack import Explorer, Leaves, Panel, make_explorer
 
 
@@ -144,6 +144,7 @@ class LatentScatter:
         _scatter_axes(self.ax, mu, labels, half, lim=1.25 * half)
         png = png_bytes(fig)  # draws, which fixes the axes' transform
         self.width, self.height = (int(v) for v in fig.canvas.get_width_height())
+        self.min_text_px = smallest_text_px(fig)
         self.css_class = "vae-scatter-" + hashlib.sha1(png).hexdigest()[:12]
         data = base64.b64encode(png).decode("ascii")
         self.style = (
@@ -174,6 +175,7 @@ class LatentScatter:
         w, h = self.width, self.height
         return (
             f"<div class='{self.css_class}' role='img' aria-label='{html.escape(alt, quote=True)}' "
+            f"data-min-text-px='{self.min_text_px:.1f}' data-natural-width='{w}' "
             f"style='position:relative;width:{w / 2:g}px;max-width:100%;aspect-ratio:{w}/{h}'>"
             f"<svg viewBox='0 0 {w} {h}' style='position:absolute;left:0;top:0;width:100%;"
             f"height:100%' aria-hidden='true'>{''.join(svg)}</svg></div>"
@@ -240,14 +242,16 @@ def latent_point_explorer(
     )
 
 
-def _strip_html(frames: Tensor, current: int, size: int = 40) -> str:
-    """Decoded digits in a row, the ``current`` one framed."""
+def _strip_html(frames: Tensor, current: int, size: int = 48) -> str:
+    """Decoded digits in one row, the ``current`` one framed: each ``size`` CSS pixels wide
+    where the column has room, all shrinking together where it has not (a phone)."""
     cells = []
     for j, frame in enumerate(frames):
         border = "3px solid #d62728" if j == current else "3px solid transparent"
         img = img_tag(digit_png(frame), f"frame {j + 1} of {len(frames)}", size=size)
-        cells.append(f"<div style='border:{border};line-height:0'>{img}</div>")
-    return f"<div style='display:flex;flex-wrap:wrap;gap:2px'>{''.join(cells)}</div>"
+        style = f"flex:0 1 {size}px;min-width:0;border:{border};line-height:0"
+        cells.append(f"<div style='{style}'>{img}</div>")
+    return f"<div class='vae-strip' style='display:flex;gap:2px'>{''.join(cells)}</div>"
 
 
 class _Interpolation:

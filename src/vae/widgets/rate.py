@@ -23,9 +23,8 @@ from torch import Tensor
 from vae.data import load_digits
 from vae.estimators import kl_per_dimension, log_marginal_is
 from vae.model import VAE
-from vae.plot import show_reconstructions_and_samples
-from vae.widgets.latent import ACTIVE_MIN_KL, active_coordinates
-from vae.widgets.render import clear_data, figure_row, fmt, img_tag, numbers_html, png_bytes
+from vae.widgets.latent import ACTIVE_MIN_KL, active_coordinates, digits_html
+from vae.widgets.render import clear_data, figure_img, figure_row, fmt, numbers_html
 from vae.widgets.stack import Explorer, Panel, make_explorer
 
 
@@ -94,10 +93,10 @@ def beta_results(
 
 
 class BetaFigure:
-    """Draws one beta: the rate-distortion plane with lines of equal ELBO and that beta marked,
-    the held-out bounds against beta, and reconstructions and samples: three figures rendered at
-    ``dpi`` and shown at half that, each narrow enough to keep its text legible on a phone (they
-    wrap one under the other)."""
+    """Draws one beta: the rate-distortion plane with lines of equal ELBO and that beta marked
+    and the held-out bounds against beta (two figures rendered at ``dpi`` and shown at half
+    that, each narrow enough to keep its text legible on a phone: they wrap one under the
+    other), and under them reconstructions and samples (pixel-exact digits)."""
 
     def __init__(self, results: Mapping[float, BetaResult], x_show: Tensor, dpi: int) -> None:
         self.results, self.x_show = results, x_show
@@ -110,22 +109,14 @@ class BetaFigure:
         self.ax_b = self.fig_b.subplots()
         for fig in (self.fig_rd, self.fig_b):
             fig.subplots_adjust(left=0.24, right=0.96, bottom=0.16, top=0.88)
-        self.fig_img = Figure(figsize=(3.2, 3.2), dpi=dpi)
-        self.ax_rec, self.ax_smp = self.fig_img.subplots(
-            2, 1, gridspec_kw={"height_ratios": [2, 1]}
-        )
-        self.fig_img.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.9, hspace=0.3)
 
     def html(self, beta: float) -> str:
-        """The three figures of ``beta`` as images with their alt text."""
+        """The figures and digits of ``beta`` as images with their alt text."""
         r = self.results[beta]
-        for ax in (self.ax_rd, self.ax_b, self.ax_rec, self.ax_smp):
+        for ax in (self.ax_rd, self.ax_b):
             clear_data(ax)
         self._draw_plane(r)
         self._draw_bounds(r)
-        show_reconstructions_and_samples(self.ax_rec, self.ax_smp, self.x_show, r.recon, r.samples)
-        for ax in (self.ax_rec, self.ax_smp):
-            ax.title.set_fontsize(11)
         plane_alt = (
             f"beta = {r.beta:g} on the rate-distortion plane: rate {r.rate:.1f} nats, "
             f"distortion {r.distortion:.1f} nats; grey lines of equal ELBO."
@@ -134,12 +125,10 @@ class BetaFigure:
             f"Held-out ELBO and log p_K(x) against beta, beta = {r.beta:g} marked; "
             f"{r.active} of {r.latent_dim} latent units active."
         )
-        images_alt = f"beta = {r.beta:g}: held-out digits, reconstructions and samples."
+        titles = ("digits / reconstructions", "samples (decoder means)")
         return figure_row(
-            img_tag(png_bytes(self.fig_rd), plane_alt, density=2),
-            img_tag(png_bytes(self.fig_b), bounds_alt, density=2),
-            img_tag(png_bytes(self.fig_img), images_alt, density=2),
-        )
+            figure_img(self.fig_rd, plane_alt), figure_img(self.fig_b, bounds_alt)
+        ) + digits_html(self.x_show, r.recon, r.samples, titles)
 
     def _draw_plane(self, r: BetaResult) -> None:
         ax, rates, dists = self.ax_rd, self.rates, self.dists

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from PIL import Image
 
 
@@ -34,11 +35,16 @@ def png_bytes(fig: Figure, colors: int | None = 256) -> bytes:
     return out.getvalue()
 
 
-def png_width(png: bytes) -> int:
-    """The width in pixels of a PNG image (read from its header)."""
+def png_size(png: bytes) -> tuple[int, int]:
+    """The width and height in pixels of a PNG image (read from its header)."""
     if png[:8] != b"\x89PNG\r\n\x1a\n":
         raise ValueError("not a PNG image")
-    return int.from_bytes(png[16:20], "big")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def png_width(png: bytes) -> int:
+    """The width in pixels of a PNG image (read from its header)."""
+    return png_size(png)[0]
 
 
 def clear_data(ax: Axes) -> None:
@@ -51,21 +57,56 @@ def clear_data(ax: Axes) -> None:
         ax.get_legend().remove()
 
 
-def img_tag(png: bytes, alt: str, density: float = 1.0, size: int | None = None) -> str:
+def img_tag(
+    png: bytes,
+    alt: str,
+    density: float = 1.0,
+    size: int | None = None,
+    scale: int | None = None,
+    min_text_px: float | None = None,
+) -> str:
     """An ``<img>`` element with the PNG inlined as a data URI and ``alt`` as its description.
 
     ``density`` is the image's pixels per CSS pixel: a figure rendered at twice the dpi it is
     shown at (``density=2``) stays sharp on high-resolution screens and when zoomed; it never
     grows past that size and shrinks with the column. ``size`` instead shows a small square
-    image (an 8x8 digit) at ``size`` CSS pixels, enlarged without smoothing.
+    image (an 8x8 digit) at ``size`` CSS pixels, and ``scale`` a small image of any shape (a
+    grid of digits, one image pixel per digit pixel) at ``scale`` CSS pixels per image pixel:
+    both enlarged without smoothing, and shrinking with a narrower column. ``min_text_px``,
+    the height in image pixels of the figure's smallest text (:func:`smallest_text_px`), is
+    written as ``data-min-text-px`` so that a browser test can check the text's size as shown.
     """
     data = base64.b64encode(png).decode("ascii")
     head = f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}" '
+    if min_text_px is not None:
+        head += f'data-min-text-px="{min_text_px:.1f}" '
+    pixelated = "image-rendering:pixelated;display:block;max-width:100%;height:auto"
     if size is not None:
-        style = "image-rendering:pixelated;display:block"
-        return head + f'width="{size}" height="{size}" style="{style}">'
+        return head + f'width="{size}" height="{size}" style="{pixelated}">'
+    if scale is not None:
+        w, h = png_size(png)
+        return head + f'width="{w * scale}" height="{h * scale}" style="{pixelated}">'
     width = round(png_width(png) / density)
     return head + f'width="{width}" style="max-width:100%;height:auto;display:block">'
+
+
+def smallest_text_px(fig: Figure) -> float:
+    """The size in pixels of the figure's smallest visible text (its font size in points at
+    the figure's dpi); 0 for a figure without text. Draws the figure first if it changed since
+    its last draw (tick labels exist only once drawn)."""
+    if fig.stale:
+        fig.draw_without_rendering()
+    sizes = [
+        t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()
+    ]
+    return min(sizes, default=0) * fig.dpi / 72
+
+
+def figure_img(fig: Figure, alt: str, density: float = 2.0) -> str:
+    """A matplotlib figure as an ``<img>`` (:func:`img_tag`, 256 colours), shown at
+    ``1 / density`` of its size, that declares its smallest text (:func:`smallest_text_px`)."""
+    png = png_bytes(fig)  # draws the figure
+    return img_tag(png, alt, density=density, min_text_px=smallest_text_px(fig))
 
 
 def captioned(img: str, caption: str) -> str:

@@ -24,8 +24,9 @@ about a third of this module's time, so CI does not take them).
 Separate tests: the menu buttons (chapter list, contents) open their panels at 390 px; search
 snippets carry no raw TeX; "Live Code" says why it cannot start when offline; on the widget
 pages (WIDGET_PAGES: the chapters whose code uses ``vae.widgets``, checked against the built
-pages that embed widget views), every control changes the display with no kernel, and no explorer changes height when a
-control changes (1366 and 390 px); chapter 8's JavaScript decoder decodes where it is dragged;
+pages that embed widget views), every control changes the display with no kernel, and no
+explorer changes height when a control changes (1366 and 390 px); chapter 8's JavaScript
+decoder decodes where it is dragged;
 every object of the API page links to its source.
 
 Needs ``/usr/bin/chromium`` (``tools/install_browser.sh``) and the ``playwright`` package;

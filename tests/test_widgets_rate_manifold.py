@@ -96,6 +96,12 @@ def test_latent_space_views_refuse_other_latent_dims_and_mismatched_names(model2
         W.interpolation_explorer(model2, XT[:3], [(0, 1)], names=["a"])
     with pytest.raises(ValueError, match="trained models"):
         W.beta_explorer()
+    with pytest.raises(ValueError, match="digits and their labels"):
+        W.latent_point_explorer(model2, x=XT[:5])
+    with pytest.raises(ValueError, match="one label per digit"):
+        W.interpolation_explorer(
+            model2, XT[:2], [(0, 1)], names=["a", "b"], x_scatter=XT[:5], labels=torch.zeros(4)
+        )
 
 
 def test_latent_point_explorer_marks_the_chosen_z_on_the_scatter_of_posterior_means(model2):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 from pathlib import Path
+from typing import Literal, overload
 
 import numpy as np
 import torch
@@ -52,6 +53,18 @@ def _digits_file() -> tuple[np.ndarray, np.ndarray]:
     path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
     table = np.loadtxt(path, delimiter=",", dtype=np.float64)
     return table[:, :-1], table[:, -1].astype(np.int64)
+
+
+@overload
+def load_digits(
+    split: str = ..., *, dtype: torch.dtype = ..., return_labels: Literal[False] = ...
+) -> Tensor: ...
+
+
+@overload
+def load_digits(
+    split: str = ..., *, dtype: torch.dtype = ..., return_labels: Literal[True]
+) -> tuple[Tensor, Tensor]: ...
 
 
 def load_digits(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
@@ -337,10 +338,11 @@ def _draw_ellipses(ax: Axes, r: GapResult, lim: float) -> None:
 def _draw_densities(ax: Axes, r: GapResult, lim: float) -> None:
     z = np.linspace(-lim, lim, 200)
     top = 0.0
-    for var, lab, kw in [
+    curves: list[tuple[float, str, dict[str, Any]]] = [
         (r.post_cov[0, 0], "p(z|x)", {"color": "#4c72b0", "lw": 3}),
         (r.q_var[0], "q(z)", {"color": "#dd8452", "lw": 2, "ls": "--"}),
-    ]:
+    ]
+    for var, lab, kw in curves:
         dens = np.exp(-0.5 * z**2 / var) / np.sqrt(2 * np.pi * var)
         ax.plot(z, dens, label=lab, **kw)
         top = max(top, float(dens.max()))

@@ -271,4 +271,4 @@ def latent_dim_explorer(
         " \u2212 ELBO changes with M and with K, and which coordinates turn red (collapsed)."
     )
     panels = [Panel(["M", "K"], numbers_leaf), Panel(["M"], image_leaf)]
-    return make_explorer(controls, panels, header=header, results=results)
+    return make_explorer(controls, panels, header=header, results=dict(results))

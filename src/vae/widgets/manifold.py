@@ -152,11 +152,11 @@ class LatentScatter:
             "no-repeat;}"
         )
 
-    def _pixel(self, z: Sequence[float]) -> tuple[float, float]:
+    def _pixel(self, z: Tensor | Sequence[float]) -> tuple[float, float]:
         px, py = self.ax.transData.transform((float(z[0]), float(z[1])))
         return round(float(px), 1), round(float(self.height - py), 1)
 
-    def html(self, alt: str, mark: Sequence[float], line: tuple | None = None) -> str:
+    def html(self, alt: str, mark: Tensor | Sequence[float], line: tuple | None = None) -> str:
         """The scatter with a cross at ``mark`` (z) and, if given, the segment ``line`` = (z_a,
         z_b); shown at half its pixel size, shrinking with the column."""
         x, y = self._pixel(mark)
@@ -203,12 +203,13 @@ def latent_point_explorer(
     :func:`manifold_figure`'s right panel). ``explorer.results["grid"]`` is the [G, G, D]
     tensor of :func:`decode_grid`."""
     _check_2d(model)
+    _check_scatter(x, labels)
     values = torch.linspace(-3, 3, 9) if values is None else torch.as_tensor(values).float()
     grid = decode_grid(model, values)
     names = _z_labels(values)
     step = float(values[1] - values[0]) if len(values) > 1 else 1.0
     half = float(values.abs().max()) + step / 2
-    scatter = None if x is None else LatentScatter(model, x, labels, half)
+    scatter = None if x is None or labels is None else LatentScatter(model, x, labels, half)
     leaves = Leaves()
     controls = {
         name: widgets.SelectionSlider(
@@ -252,6 +253,14 @@ def _strip_html(frames: Tensor, current: int, size: int = 48) -> str:
         style = f"flex:0 1 {size}px;min-width:0;border:{border};line-height:0"
         cells.append(f"<div style='{style}'>{img}</div>")
     return f"<div class='vae-strip' style='display:flex;gap:2px'>{''.join(cells)}</div>"
+
+
+def _check_scatter(x: Tensor | None, labels: Tensor | None) -> None:
+    """Digits for the scatter come with their labels, one per digit."""
+    if (x is None) != (labels is None):
+        raise ValueError("the scatter needs both the digits and their labels, or neither")
+    if x is not None and labels is not None and len(labels) != len(x):
+        raise ValueError(f"need one label per digit: {len(labels)} labels for {len(x)} digits")
 
 
 class _Interpolation:
@@ -315,7 +324,8 @@ def interpolation_explorer(
     _check_2d(model)
     if len(names) != len(x):
         raise ValueError(f"need one name per digit: {len(names)} names for {len(x)} digits")
-    scatter_of = None if x_scatter is None else (x_scatter, labels)
+    _check_scatter(x_scatter, labels)
+    scatter_of = None if x_scatter is None or labels is None else (x_scatter, labels)
     lines = _Interpolation(model, x, pairs, names, steps, scatter_of)
     controls = {
         "pair": widgets.Dropdown(

@@ -53,8 +53,9 @@ def clear_data(ax: Axes) -> None:
     for artist in [*ax.patches, *ax.lines, *ax.texts, *ax.collections, *ax.images]:
         artist.remove()
     ax.containers.clear()  # bar containers, which legends also read
-    if ax.get_legend() is not None:
-        ax.get_legend().remove()
+    legend = ax.get_legend()
+    if legend is not None:
+        legend.remove()
 
 
 def img_tag(
@@ -97,7 +98,9 @@ def smallest_text_px(fig: Figure) -> float:
     if fig.stale:
         fig.draw_without_rendering()
     sizes = [
-        t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()
+        float(t.get_fontsize())
+        for t in fig.findobj(Text)
+        if t.get_visible() and t.get_text().strip()
     ]
     return min(sizes, default=0) * fig.dpi / 72
 

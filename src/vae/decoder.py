@@ -42,6 +42,7 @@ class MLPDecoder(nn.Module):
         super().__init__()
         self.latent_dim = check_positive_int(latent_dim, "latent_dim")
         self.x_dim = check_positive_int(x_dim, "x_dim")
+        self.per_pixel = check_positive_int(per_pixel, "per_pixel")
         self.net = mlp([latent_dim, *hidden, x_dim * per_pixel])
 
 

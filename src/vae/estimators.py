@@ -21,8 +21,13 @@ from torch.distributions import Distribution
 
 from vae.checks import check_positive_int, check_q
 from vae.gaussian import kl_per_coordinate
-from vae.latent_model import LatentModel
+from vae.latent_model import MAX_ELEMENTS, LatentModel, points_per_chunk
 from vae.model import VAE
+
+DRAW_BLOCK = 2**22
+""":func:`log_marginal_is` draws z in blocks of max(1, 2^22 // (N x D)) samples, whatever its
+``max_elements``: the blocks of earlier versions, so that a seeded estimate stays the same (a
+block's size decides which random numbers each sample gets)."""
 
 
 def log_weights(model: LatentModel, x: Tensor, z: Tensor, q: Distribution) -> Tensor:
@@ -39,14 +44,16 @@ def log_marginal_is(
     x: Tensor,
     k: int,
     q: Distribution | None = None,
-    max_elements: int = 2**22,
+    max_elements: int = MAX_ELEMENTS,
 ) -> Tensor:
     """Importance-sampled log p_K(x) with K = ``k`` samples from q(z|x), shape [N], in nats.
 
     ``q`` defaults to the model's encoder; pass one (batch shape [N]) to use another proposal,
-    e.g. for the :class:`~vae.linear.LinearGaussian` model. Computed with logsumexp over chunks
-    of samples, each chunk of about ``max_elements`` numbers ([chunk, N, D]), so memory does not
-    grow with K.
+    e.g. for the :class:`~vae.linear.LinearGaussian` model. Computed with logsumexp over blocks
+    of samples, so memory does not grow with K: z is drawn in blocks of :data:`DRAW_BLOCK`
+    // (N x D) samples, and log p(x, z) evaluated in chunks of about ``max_elements`` numbers
+    (samples x N x D x the decoder's outputs per pixel: :func:`vae.latent_model.points_per_chunk`).
+    ``max_elements`` bounds memory only: the estimate does not depend on it beyond rounding.
     """
     k = check_positive_int(k, "k")
     x = model.check_input(x)
@@ -57,11 +64,12 @@ def log_marginal_is(
         q = model.encoder(x)
     else:
         check_q(q, n, model.latent_dim)
-    chunk = max(1, min(k, max_elements // (n * d)))
+    chunk = points_per_chunk(model, x, max_elements)
+    block = max(1, min(k, DRAW_BLOCK // (n * d)))
     parts = []
-    for start in range(0, k, chunk):
-        z = q.sample((min(chunk, k - start),))  # [c, N, M]
-        log_w = log_weights(model, x, z, q)  # [c, N]
+    for start in range(0, k, block):
+        z = q.sample((min(block, k - start),))  # [b, N, M]
+        log_w = torch.cat([log_weights(model, x, part, q) for part in z.split(chunk)])  # [b, N]
         parts.append(torch.logsumexp(log_w, dim=0))
     return torch.logsumexp(torch.stack(parts), dim=0) - math.log(k)
 

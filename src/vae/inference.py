@@ -21,6 +21,7 @@ from torch.distributions import Independent
 
 from vae.checks import check_positive_int, check_q
 from vae.gaussian import diagonal_gaussian
+from vae.latent_model import MAX_ELEMENTS
 from vae.model import VAE
 from vae.quadrature import elbo_quadrature, log_marginal_quadrature, posterior_grid
 
@@ -137,22 +138,58 @@ class GapDecomposition(NamedTuple):
 
 
 def gap_decomposition(
-    model: VAE, x: Tensor, n_nodes: int = 8, steps: int = 100
+    model: VAE,
+    x: Tensor,
+    n_nodes: int = 8,
+    steps: int = 100,
+    *,
+    log_p: Tensor | None = None,
+    max_elements: int = MAX_ELEMENTS,
 ) -> GapDecomposition:
     """Split log p(x) - ELBO into approximation and amortization gaps (Cremer et al. 2018).
 
     For a VAE with M <= 2 and x [N, D]: log p(x) by
-    :func:`~vae.quadrature.log_marginal_quadrature`; q_best by :func:`optimize_q_quadrature`
-    (``n_nodes`` nodes per dimension, at most ``steps`` L-BFGS iterations),
-    started twice, from the encoder's q and from the exact posterior's mean and marginal
-    standard deviations (:func:`~vae.quadrature.posterior_grid`), keeping the better end per
-    image, since either start alone can stop at a secondary local optimum; and both ELBOs by
-    :func:`~vae.quadrature.elbo_quadrature`. Nothing is sampled, and
+    :func:`~vae.quadrature.log_marginal_quadrature`, or ``log_p`` where given; q_best by
+    :func:`optimize_q_quadrature` (``n_nodes`` nodes per dimension, at most ``steps`` L-BFGS
+    iterations), started twice, from the encoder's q and from the exact posterior's mean and
+    marginal standard deviations (:func:`~vae.quadrature.posterior_grid`), keeping the better
+    end per image, since either start alone can stop at a secondary local optimum; and both
+    ELBOs by :func:`~vae.quadrature.elbo_quadrature`. Nothing is sampled, and
     ``total == approximation + amortization`` holds to rounding.
+
+    Args:
+        model: a VAE with M <= 2.
+        x: data [N, D].
+        n_nodes: Gauss-Hermite nodes per dimension of every ELBO.
+        steps: L-BFGS iterations per start, at most.
+        log_p: log p(x) [N] in nats where it is already known (e.g. from
+            :func:`~vae.quadrature.log_marginal_quadrature` on these x), so that it is not
+            computed again; returned as float64.
+        max_elements: numbers per chunk of the quadratures' evaluations of log p(x, z), to
+            bound memory (:func:`vae.latent_model.points_per_chunk`).
+
+    Raises:
+        ValueError: for bad x, or a ``log_p`` that is not a float tensor of shape [N].
     """
     x = model.check_input(x)
-    log_p = log_marginal_quadrature(model, x)
-    grid = posterior_grid(model, x, n_intervals=32)
+    if log_p is None:
+        log_p = log_marginal_quadrature(model, x, max_elements=max_elements)
+    elif (
+        not isinstance(log_p, Tensor)
+        or not log_p.is_floating_point()
+        or log_p.shape != (x.shape[0],)
+    ):
+        got = (
+            f"{log_p.dtype} of shape {list(log_p.shape)}"
+            if isinstance(log_p, Tensor)
+            else type(log_p).__name__
+        )
+        raise ValueError(
+            f"log_p must be a float tensor of shape [N] = [{x.shape[0]}] (log p(x) per row of "
+            f"x, in nats), got {got}"
+        )
+    log_p = log_p.double()
+    grid = posterior_grid(model, x, n_intervals=32, max_elements=max_elements)
     mass = grid.log_mass.exp()[..., None]  # [P, N, 1]
     mean = (mass * grid.z).sum(0)
     std = (mass * (grid.z - mean) ** 2).sum(0).sqrt()

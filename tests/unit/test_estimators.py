@@ -7,6 +7,7 @@ from vae import VAE, load_digits
 from vae.estimators import active_units, kl_gap_estimate, kl_per_dimension, log_marginal_is
 from vae.gaussian import diagonal_gaussian
 from vae.gradients import gradient_variance, reparam_gradient, score_function_gradient
+from vae.latent_model import MAX_ELEMENTS, points_per_chunk
 from vae.linear import LinearGaussian
 
 X64 = load_digits("train", dtype=torch.float64)
@@ -96,6 +97,34 @@ def test_importance_sampled_bound_does_not_depend_on_chunk_size(model):
     small = log_marginal_is(model, XT, 300, max_elements=32 * 64 * 7)  # chunks of 7 samples
     torch.testing.assert_close(big, small)
     assert big.shape == (32,)
+
+
+def test_the_draws_and_the_estimate_do_not_depend_on_max_elements():
+    # 3 images x M = 3: a chunk of 5 samples is 45 normal numbers, not a multiple of torch's 16
+    # (a sample's numbers would shift if chunks were drawn one by one)
+    categorical = VAE(latent_dim=3, hidden=(16,), likelihood="categorical", seed=0)
+    x = XT[:3]
+    estimates = []
+    for max_elements in (MAX_ELEMENTS, 3 * 64 * 17 * 5, 1):  # chunks of all, 5 and 1 samples
+        torch.manual_seed(0)
+        estimates.append(log_marginal_is(categorical, x, 200, max_elements=max_elements))
+    torch.testing.assert_close(estimates[1], estimates[0], rtol=1e-6, atol=0)
+    torch.testing.assert_close(estimates[2], estimates[0], rtol=1e-6, atol=0)
+
+
+def test_a_chunk_counts_every_output_of_the_decoder_and_every_likelihood_term():
+    x = XT[:4]  # N = 4, D = 64
+    binomial, categorical = VAE(likelihood="binomial"), VAE(likelihood="categorical")
+    assert points_per_chunk(binomial, x, 4 * 64 * 10) == 10
+    assert points_per_chunk(categorical, x, 4 * 64 * 17 * 10) == 10  # 17 logits per pixel
+    # a z shared by all images: 17 x 64 decoder outputs, or N x 64 terms where N > 17
+    assert points_per_chunk(categorical, x, 17 * 64 * 10, rows=1) == 10
+    assert points_per_chunk(categorical, XT, 32 * 64 * 10, rows=1) == 10
+    assert points_per_chunk(LinearGaussian.max_likelihood(X64, 2), XT64, 4 * 64 * 3) == 3
+    assert points_per_chunk(categorical, x, 1) == 1  # at least one point
+    for bad in (0, -5, 2.5):
+        with pytest.raises(ValueError, match="max_elements"):
+            points_per_chunk(binomial, x, bad)
 
 
 def test_k_equal_one_is_a_single_sample_elbo_and_gap_is_positive(model):

@@ -73,6 +73,11 @@ def test_memory_chunks_do_not_change_the_result():
     a = log_marginal_quadrature(model, XT64[:5])
     b = log_marginal_quadrature(model, XT64[:5], max_elements=1000)
     assert torch.allclose(a, b, rtol=0, atol=1e-10)
+    grid = posterior_grid(model, XT64[:5])
+    chunked = posterior_grid(model, XT64[:5], max_elements=1000)
+    torch.testing.assert_close(chunked.log_mass, grid.log_mass, rtol=0, atol=1e-10)
+    with pytest.raises(ValueError, match="max_elements"):
+        posterior_grid(model, XT64[:5], max_elements=0)
 
 
 def test_bad_inputs_raise_value_error(trained):
@@ -130,6 +135,20 @@ def test_gap_decomposition_adds_up_and_both_parts_are_nonnegative(trained):
     assert (gaps.approximation > -1e-4).all()  # the best Gaussian is below log p(x)
     assert (gaps.amortization > -1e-4).all()  # and above the encoder's
     assert torch.equal(gaps.log_marginal, log_marginal_quadrature(trained, XT[:12]))
+
+
+def test_gap_decomposition_takes_a_known_log_p_and_rejects_one_of_another_shape(trained):
+    x = XT[:3]
+    log_p = log_marginal_quadrature(trained, x)
+    computed = gap_decomposition(trained, x, steps=20)
+    given = gap_decomposition(trained, x, steps=20, log_p=log_p.float(), max_elements=1000)
+    assert given.log_marginal.dtype == torch.float64
+    torch.testing.assert_close(given.log_marginal, log_p.float().double())
+    torch.testing.assert_close(given.elbo_best, computed.elbo_best, rtol=0, atol=1e-5)
+    torch.testing.assert_close(given.elbo_encoder, computed.elbo_encoder, rtol=0, atol=1e-5)
+    for bad in (log_p[:2], log_p[:, None], log_p.long(), log_p.tolist()):
+        with pytest.raises(ValueError, match=r"float tensor of shape \[N\] = \[3\]"):
+            gap_decomposition(trained, x, log_p=bad)
 
 
 class TwoModes:

@@ -34,7 +34,7 @@ import torch
 from torch import Tensor
 
 from vae.checks import check_positive_int
-from vae.latent_model import LatentModel
+from vae.latent_model import MAX_ELEMENTS, LatentModel
 from vae.quadrature.lattice import (
     NEGLIGIBLE,
     bounding_box,
@@ -116,7 +116,7 @@ def log_marginal_quadrature(
     select_nats: float = 20.0,
     max_radius: float = 40.0,
     max_intervals: int = 1024,
-    max_elements: int = 2**23,
+    max_elements: int = MAX_ELEMENTS,
 ) -> Tensor:
     """log p(x) = log integral p(x, z) dz by adaptive quadrature, shape [N], float64, in nats.
 
@@ -141,7 +141,9 @@ def log_marginal_quadrature(
             nats of the image's largest value, and one step more on each side.
         max_radius, max_intervals: limits of the adaptation; a ``RuntimeError`` says when
             either is reached.
-        max_elements: numbers per chunk of the evaluation (points x N x D), to bound memory.
+        max_elements: numbers per chunk of the evaluation (points x N x D x the decoder's
+            outputs per pixel: :func:`~vae.latent_model.points_per_chunk`), to bound memory;
+            the result does not depend on it beyond rounding.
 
     Raises:
         ValueError: for M > 2, bad shapes, a dtype other than the model's, non-finite x, or

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from vae import checks
-from vae.latent_model import LatentModel
+from vae.latent_model import LatentModel, points_per_chunk
 
 #: A share of the mass (as a log) below which a region is ignored: e^-20, about 2e-9.
 NEGLIGIBLE = -20.0
@@ -44,9 +44,10 @@ def check_positive(value: float, name: str) -> float:
 
 
 def log_joint_chunked(model: LatentModel, x: Tensor, z: Tensor, max_elements: int) -> Tensor:
-    """log p(x, z) for z [P, N or 1, M] (float64) in chunks of points, as float64 [P, N]."""
-    n, d = x.shape
-    chunk = max(1, max_elements // (n * d))
+    """log p(x, z) for z [P, N or 1, M] (float64) in chunks of points, as float64 [P, N]; each
+    chunk of about ``max_elements`` numbers (:func:`~vae.latent_model.points_per_chunk`)."""
+    n = x.shape[0]
+    chunk = points_per_chunk(model, x, max_elements, rows=z.shape[1])
     # no checks: x was checked once, and the grid's z are finite by construction (the checks
     # cost about a quarter of each evaluation)
     with checks.disabled():

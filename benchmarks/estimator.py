@@ -7,7 +7,8 @@ loads the data and the model, warms up (a K = 1 call), resets the peak RSS (Linu
 ``/proc/self/clear_refs``; elsewhere the peak so far is the baseline), runs the estimator once
 and reports the peak minus the resident memory before the call: the extra memory it needed.
 
-``chunked`` is the package's ``log_marginal_is`` (logsumexp over chunks of about 2^22 numbers);
+``chunked`` is the package's ``log_marginal_is`` (a running logsumexp over chunks of about
+``vae.latent_model.MAX_ELEMENTS`` numbers, counted with the decoder's outputs per pixel);
 ``naive`` is the reference: all K samples at once, one [K, N, D] likelihood evaluation and one
 logsumexp. Both estimate the same quantity, so their means agree within Monte Carlo noise.
 
@@ -33,6 +34,7 @@ import torch
 
 from vae.data import load_digits
 from vae.estimators import log_marginal_is, log_weights
+from vae.latent_model import MAX_ELEMENTS, points_per_chunk
 from vae.model import VAE
 
 
@@ -167,8 +169,10 @@ def run(
             "n_test": n,
             "latent_dim": latent_dim,
             "trained_weights": bool(state),
-            "max_elements_per_chunk": 2**22,
-            "chunk_samples": max(1, 2**22 // (n * 64)),
+            "max_elements_per_chunk": MAX_ELEMENTS,
+            "chunk_samples": points_per_chunk(
+                VAE(latent_dim=latent_dim), torch.zeros(n, 64), MAX_ELEMENTS
+            ),
         },
         "rows": rows,
         "one_KxNxD_float32_tensor_mb": one_tensor,

@@ -166,8 +166,9 @@ def _estimator(e: dict) -> list[str]:
         "",
         f"{c['n_test']} test digits, VAE latent_dim {c['latent_dim']} "
         f"({'trained' if c['trained_weights'] else 'untrained'} weights); chunks of "
-        f"{c['chunk_samples']} samples (2^22 numbers). One subprocess per row; memory = growth "
-        "of the peak RSS during the call. `naive` (the reference) holds all K samples at once.",
+        f"{c['chunk_samples']} samples ({c['max_elements_per_chunk']:,} numbers). One subprocess "
+        "per row; memory = growth of the peak RSS during the call. `naive` (the reference) "
+        "holds all K samples at once.",
         "",
     ]
     rows = [

@@ -49,3 +49,49 @@ def test_the_hazard_detector_finds_a_formula_split_before_a_minus():
 def test_no_line_inside_inline_math_starts_a_markdown_block(page):
     hits = lines_opening_a_block_inside_inline_math(page.read_text())
     assert not hits, "\n".join(f"{page.name}:{n}: {line}" for n, line in hits)
+
+
+GLUE_ROLE = re.compile(r"\{glue(?::text)?\}`[^`]+`")
+MAX_GLUED_PER_PARAGRAPH = 3
+"""Numbers that serve the sentence: at most this many glued values in a paragraph of running
+prose (tables, which hold numbers for comparison, are not paragraphs)."""
+
+
+def paragraphs(text: str) -> list[tuple[int, str]]:
+    """The prose paragraphs of a MyST page, with their first line: code cells, math and
+    directive fences and tables left out."""
+    out, start, lines, fence = [], 0, [], None
+    for number, line in enumerate([*text.splitlines(), ""], start=1):
+        stripped = line.strip()
+        if fence is not None:  # inside a code cell or math block: skip to its closing fence
+            if stripped == fence:
+                fence = None
+            continue
+        opener = re.match(r"^(`{3,}|~{3,})\{(code-cell|math)\}", stripped)
+        if opener or stripped == "$$":
+            fence = opener.group(1) if opener else "$$"
+        if stripped and not opener and stripped != "$$" and not stripped.startswith("|"):
+            if not lines:
+                start = number
+            lines.append(line)
+            continue
+        if lines:
+            out.append((start, "\n".join(lines)))
+            lines = []
+    return out
+
+
+def test_the_paragraph_splitter_leaves_out_code_math_and_tables():
+    cell = "```{code-cell} ipython3\nglue\n\nmore\n```"
+    text = f"a {{glue:text}}`x`\nb\n\n{cell}\n| {{glue:text}}`t` |\n\nc"
+    assert [p for _, p in paragraphs(text)] == ["a {glue:text}`x`\nb", "c"]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_no_paragraph_holds_more_than_three_glued_numbers(page):
+    crowded = [
+        f"{page.name}:{n}: {len(GLUE_ROLE.findall(p))} glued numbers"
+        for n, p in paragraphs(page.read_text())
+        if len(GLUE_ROLE.findall(p)) > MAX_GLUED_PER_PARAGRAPH
+    ]
+    assert not crowded, "\n".join(crowded)

@@ -20,13 +20,12 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from torch.distributions import Independent, Normal
 
 from vae.data import load_digits
 from vae.linear import LinearGaussian
 from vae.plot import gaussian_ellipse
-from vae.widgets.render import clear_data, figure_img, figure_row, fmt, numbers_html
+from vae.widgets.render import clear_data, figure_img, figure_row, fmt, numbers_html, panel
 from vae.widgets.stack import Explorer, Leaves, Panel, make_explorer
 
 Q_CHOICES = ("best diagonal q", "marginal variances", "scaled std")
@@ -133,12 +132,8 @@ class GapFigures:
             pair = rs[0].pair
             variances = [np.r_[np.diag(r.post_cov)[list(pair)], r.q_var[list(pair)]] for r in rs]
             self.zlims[m] = 2.6 * float(np.sqrt(np.concatenate(variances).max()))
-        self.fig_bars = Figure(figsize=(4.2, 3.6), dpi=dpi)
-        self.ax_bars = self.fig_bars.subplots()
-        self.fig_bars.subplots_adjust(left=0.2, right=0.97, bottom=0.27, top=0.9)
-        self.fig_post = Figure(figsize=(3.6, 3.6), dpi=dpi)
-        self.ax_post = self.fig_post.subplots()
-        self.fig_post.subplots_adjust(left=0.2, right=0.96, bottom=0.2, top=0.9)
+        self.fig_bars, self.ax_bars = panel((4.2, 3.6), dpi, (0.2, 0.97, 0.27, 0.9))
+        self.fig_post, self.ax_post = panel((3.6, 3.6), dpi, (0.2, 0.96, 0.2, 0.9))
 
     def html(self, key: GapKey) -> str:
         """The figures (with alt text) and the numbers of the state ``key``."""

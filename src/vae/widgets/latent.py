@@ -16,14 +16,13 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from torch import Tensor
 
 from vae.data import load_digits
 from vae.estimators import ACTIVE_MIN_KL, kl_per_dimension, log_marginal_is
 from vae.model import VAE
 from vae.plot import image_grid_png
-from vae.widgets.render import clear_data, figure_img, figure_row, fmt, img_tag, numbers_html
+from vae.widgets.render import clear_data, figure_img, figure_row, fmt, img_tag, numbers_html, panel
 from vae.widgets.stack import Explorer, Panel, make_explorer
 
 K_COLOURS = {1: "#8c8c8c", 10: "#8172b2", 100: "#dd8452", 1000: "#c44e52"}
@@ -133,12 +132,8 @@ class LatentFigures:
         self.dims = list(results)
         self.kl_max = max(float(r.kl_per_dim.max()) for r in results.values())
         # narrow figures (about 240 px on the page), so that text stays legible on a phone
-        self.fig_curve = Figure(figsize=(3.4, 3.4), dpi=dpi)
-        self.ax_curve = self.fig_curve.subplots()
-        self.fig_curve.subplots_adjust(left=0.25, right=0.96, bottom=0.15, top=0.9)
-        self.fig_kl = Figure(figsize=(3.0, 3.4), dpi=dpi)
-        self.ax_kl = self.fig_kl.subplots()
-        self.fig_kl.subplots_adjust(left=0.2, right=0.96, bottom=0.15, top=0.83)
+        self.fig_curve, self.ax_curve = panel((3.4, 3.4), dpi, (0.25, 0.96, 0.15, 0.9))
+        self.fig_kl, self.ax_kl = panel((3.0, 3.4), dpi, (0.2, 0.96, 0.15, 0.83))
 
     def html(self, m: int) -> str:
         """The two figures of latent dimension ``m`` side by side and its digits under them, with

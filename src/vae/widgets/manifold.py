@@ -33,7 +33,7 @@ from torch import Tensor
 from vae.data import MAX_COUNT
 from vae.model import VAE
 from vae.plot import image_grid
-from vae.widgets.render import captioned, figure_row, img_tag, png_bytes, smallest_text_px
+from vae.widgets.render import captioned, figure_row, img_tag, panel, png_bytes, smallest_text_px
 from vae.widgets.stack import Explorer, Leaves, Panel, make_explorer
 
 
@@ -138,9 +138,7 @@ class LatentScatter:
     def __init__(self, model: VAE, x: Tensor, labels: Tensor, half: float, dpi: int = 144) -> None:
         with torch.no_grad():
             mu = model.encode(x).mean.cpu().numpy()
-        fig = Figure(figsize=(2.4, 2.4), dpi=dpi)
-        self.ax = fig.subplots()
-        fig.subplots_adjust(left=0.2, right=0.97, bottom=0.18, top=0.9)
+        fig, self.ax = panel((2.4, 2.4), dpi, (0.2, 0.97, 0.18, 0.9))
         _scatter_axes(self.ax, mu, labels, half, lim=1.25 * half)
         png = png_bytes(fig)  # draws, which fixes the axes' transform
         self.width, self.height = (int(v) for v in fig.canvas.get_width_height())

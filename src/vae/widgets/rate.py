@@ -17,14 +17,13 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from torch import Tensor
 
 from vae.data import load_digits
 from vae.estimators import kl_per_dimension, log_marginal_is
 from vae.model import VAE
 from vae.widgets.latent import ACTIVE_MIN_KL, active_coordinates, digits_html
-from vae.widgets.render import clear_data, figure_img, figure_row, fmt, numbers_html
+from vae.widgets.render import clear_data, figure_img, figure_row, fmt, numbers_html, panel
 from vae.widgets.stack import Explorer, Panel, make_explorer
 
 
@@ -103,12 +102,8 @@ class BetaFigure:
         self.betas = list(results)
         self.rates = np.array([results[b].rate for b in self.betas])
         self.dists = np.array([results[b].distortion for b in self.betas])
-        self.fig_rd = Figure(figsize=(3.4, 3.2), dpi=dpi)
-        self.ax_rd = self.fig_rd.subplots()
-        self.fig_b = Figure(figsize=(3.4, 3.2), dpi=dpi)
-        self.ax_b = self.fig_b.subplots()
-        for fig in (self.fig_rd, self.fig_b):
-            fig.subplots_adjust(left=0.24, right=0.96, bottom=0.16, top=0.88)
+        self.fig_rd, self.ax_rd = panel((3.4, 3.2), dpi, (0.24, 0.96, 0.16, 0.88))
+        self.fig_b, self.ax_b = panel((3.4, 3.2), dpi, (0.24, 0.96, 0.16, 0.88))
 
     def html(self, beta: float) -> str:
         """The figures and digits of ``beta`` as images with their alt text."""

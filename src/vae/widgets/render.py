@@ -47,6 +47,19 @@ def png_width(png: bytes) -> int:
     return png_size(png)[0]
 
 
+def panel(
+    figsize: tuple[float, float], dpi: int, margins: tuple[float, float, float, float]
+) -> tuple[Figure, Axes]:
+    """One explorer panel: a Figure of ``figsize`` inches at ``dpi`` with one Axes whose
+    ``margins`` (left, right, bottom, top, as fractions of the figure) stay fixed, so that the
+    panel does not move as its data change."""
+    fig = Figure(figsize=figsize, dpi=dpi)
+    ax = fig.subplots()
+    left, right, bottom, top = margins
+    fig.subplots_adjust(left=left, right=right, bottom=bottom, top=top)
+    return fig, ax
+
+
 def clear_data(ax: Axes) -> None:
     """Remove an axes' data artists and legend but keep its ticks and labels (``ax.clear()``
     rebuilds the ticks, which costs most of a redraw)."""
